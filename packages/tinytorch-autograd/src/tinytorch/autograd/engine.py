@@ -1,0 +1,110 @@
+"""Reverse-mode differentiation: a topological order of the graph, then one reverse walk.
+
+Every gradient reaching a tensor is summed in ``pending`` before that tensor's own rule runs
+(needle's dict of contributions), so a tensor used by several ops receives every path's gradient
+and each rule runs exactly once. The order is computed with an explicit stack: a chain of
+100,000 ops needs no recursion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tinytorch.tensor import Tensor
+from tinytorch.tensor.graph import gradient_rule
+
+Array = npt.NDArray[Any]
+
+
+def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for each leaf of root's graph needing it.
+
+    Registered as the engine behind ``Tensor.backward()``. Unless ``retain_graph`` is true, the
+    graph is freed on the way (each node drops its inputs and saved arrays), so memory does not
+    grow across training steps and a second backward through the same graph raises.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph; set "
+            "requires_grad=True on the leaves you want gradients for"
+        )
+    if gradient is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be created implicitly only for a single-element "
+                f"output, this one has shape {root.shape}; pass gradient= of that shape"
+            )
+        gradient = np.ones_like(root.data)
+    elif gradient.shape != root.shape:
+        raise ValueError(
+            f"backward: gradient of shape {gradient.shape} does not match the output's shape "
+            f"{root.shape}"
+        )
+
+    pending: dict[int, Array] = {id(root): gradient}
+    for t in topological_order(root):
+        grad = pending.pop(id(t), None)
+        if grad is None:
+            continue
+        node = t._node
+        if node is None:
+            _accumulate(t, grad)
+            continue
+        if not node.inputs:
+            raise RuntimeError(
+                f"backward: the graph through op {node.op!r} was already freed by an earlier "
+                "backward(); pass retain_graph=True to the first call to backward twice"
+            )
+        input_grads = gradient_rule(node.op)(grad, node)
+        for x, g in zip(node.inputs, input_grads, strict=True):
+            if g is None or not x.requires_grad:
+                continue
+            key = id(x)
+            previous = pending.get(key)
+            pending[key] = g if previous is None else previous + g
+        if not retain_graph:
+            node.inputs = ()
+            node.attrs = {}
+            node.out = _FREED
+
+
+_FREED: Array = np.empty(0)
+
+
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors of root's graph that require grad, each after every tensor computed from it."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, children_done = stack.pop()
+        if children_done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        node = t._node
+        if node is not None:
+            for x in node.inputs:
+                if x.requires_grad and id(x) not in seen:
+                    stack.append((x, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(leaf: Tensor, grad: Array) -> None:
+    if grad.shape != leaf.shape:
+        raise RuntimeError(
+            f"backward: gradient of shape {grad.shape} for a leaf of shape {leaf.shape} "
+            "(a gradient rule returned the wrong shape)"
+        )
+    if leaf.grad is None:
+        # A copy: rules may hand out views of shared or read-only arrays.
+        leaf.grad = Tensor(np.array(grad, dtype=leaf.dtype))
+    else:
+        leaf.grad = Tensor(leaf.grad.data + grad.astype(leaf.dtype, copy=False))

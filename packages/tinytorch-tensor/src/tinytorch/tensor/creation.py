@@ -1,0 +1,156 @@
+"""Functions that make tensors, and the seeded random number generators they draw from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tinytorch.tensor._tensor import Tensor, TensorLike, _shape_arg, float32, int64
+
+__all__ = [
+    "Generator",
+    "arange",
+    "default_generator",
+    "from_numpy",
+    "full",
+    "manual_seed",
+    "ones",
+    "ones_like",
+    "rand",
+    "randint",
+    "randn",
+    "randperm",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
+
+
+class Generator:
+    """A seeded source of random numbers (``torch.Generator``), over NumPy's PCG64.
+
+    Example:
+        >>> g = Generator().manual_seed(0)
+        >>> randn(2, generator=g).shape
+        (2,)
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def manual_seed(self, seed: int) -> Generator:
+        self.rng = np.random.default_rng(seed)
+        return self
+
+    def get_state(self) -> dict[str, Any]:
+        """The generator's state, JSON-serialisable (for checkpoints)."""
+        return dict(self.rng.bit_generator.state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state
+
+
+default_generator = Generator(0)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed the default generator, which every random function uses unless given another."""
+    return default_generator.manual_seed(seed)
+
+
+def _rng(generator: Generator | None) -> np.random.Generator:
+    return (generator or default_generator).rng
+
+
+def tensor(
+    data: TensorLike, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A new tensor from a list, number or array (``torch.tensor``); floats become float32."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array: npt.NDArray[Any]) -> Tensor:
+    """A tensor sharing ``array``'s memory and keeping its dtype."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def zeros(
+    *shape: int | Sequence[int], dtype: npt.DTypeLike = float32, requires_grad: bool = False
+) -> Tensor:
+    return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(
+    *shape: int | Sequence[int], dtype: npt.DTypeLike = float32, requires_grad: bool = False
+) -> Tensor:
+    return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def full(
+    shape: int | Sequence[int],
+    fill_value: float,
+    dtype: npt.DTypeLike = float32,
+    requires_grad: bool = False,
+) -> Tensor:
+    return Tensor(
+        np.full(_shape_arg((shape,)), fill_value, dtype=dtype), requires_grad=requires_grad
+    )
+
+
+def zeros_like(t: Tensor, dtype: npt.DTypeLike | None = None) -> Tensor:
+    return Tensor(np.zeros(t.shape, dtype=dtype or t.dtype))
+
+
+def ones_like(t: Tensor, dtype: npt.DTypeLike | None = None) -> Tensor:
+    return Tensor(np.ones(t.shape, dtype=dtype or t.dtype))
+
+
+def arange(
+    start: float, end: float | None = None, step: float = 1, dtype: npt.DTypeLike | None = None
+) -> Tensor:
+    """Evenly spaced values in [start, end); int64 when every argument is an int."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, int) for v in (start, end, step))
+        dtype = int64 if is_int else float32
+    return Tensor(np.arange(start, end, step, dtype=dtype))
+
+
+def randn(
+    *shape: int | Sequence[int],
+    generator: Generator | None = None,
+    dtype: npt.DTypeLike = float32,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Samples of the standard normal distribution."""
+    data = _rng(generator).standard_normal(_shape_arg(shape), dtype=np.float64).astype(dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(
+    *shape: int | Sequence[int],
+    generator: Generator | None = None,
+    dtype: npt.DTypeLike = float32,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Samples of the uniform distribution on [0, 1)."""
+    data = _rng(generator).random(_shape_arg(shape)).astype(dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randint(
+    low: int, high: int, shape: Sequence[int], generator: Generator | None = None
+) -> Tensor:
+    """Integers drawn uniformly from [low, high), as int64."""
+    return Tensor(_rng(generator).integers(low, high, size=tuple(shape), dtype=np.int64))
+
+
+def randperm(n: int, generator: Generator | None = None) -> Tensor:
+    """A random permutation of 0..n-1, as int64."""
+    return Tensor(_rng(generator).permutation(n).astype(np.int64))

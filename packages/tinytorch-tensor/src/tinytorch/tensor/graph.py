@@ -1,0 +1,193 @@
+"""The extension point through which later modules give Tensor ops their gradients.
+
+Module 01 computes forwards only. Every differentiable op, wherever it lives, ends in
+:func:`tinytorch.tensor.record`, which names the op and, when some input requires a gradient and
+grad mode is on, remembers a :class:`Node`: the op's name, its input tensors, its keyword
+attributes and its output array. Nothing here knows how to differentiate anything.
+
+A later module supplies that knowledge by registering into two tables:
+
+- :func:`register_gradient` adds the gradient rule of one op, keyed by the op's name. A rule
+  maps the gradient of the op's output to the gradients of its inputs (``None`` for an input
+  that takes none). ``tinytorch-autograd`` registers the rules of every op of modules 01-04;
+  modules 09 and later register the rules of the ops they own beside their forwards.
+- :func:`register_backward_engine` installs the function that ``Tensor.backward()`` calls.
+
+``tinytorch-autograd`` advertises itself under the entry-point group ``tinytorch.autograd``, so
+``Tensor.backward()`` finds it when it is installed without the user importing it, and says which
+distribution to install when it is not. Registering changes no forward result: code that asks for
+no gradient behaves the same whether or not autograd is installed.
+
+Example (what a module that owns an op writes)::
+
+    from tinytorch.tensor import Tensor, record
+    from tinytorch.tensor.graph import Node, register_gradient
+
+    def square(x: Tensor) -> Tensor:
+        return record("square", x.data * x.data, (x,))
+
+    @register_gradient("square")
+    def _square_grad(grad, node: Node):
+        (x,) = node.inputs
+        return (2.0 * x.data * grad,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from tinytorch.tensor._tensor import Tensor
+
+__all__ = [
+    "BackwardEngine",
+    "GradientRule",
+    "Node",
+    "gradient_rule",
+    "is_grad_enabled",
+    "register_backward_engine",
+    "register_gradient",
+    "registered_ops",
+    "set_grad_enabled",
+]
+
+Array = npt.NDArray[Any]
+
+ENTRY_POINT_GROUP = "tinytorch.autograd"
+AUTOGRAD_DISTRIBUTION = "tinytorch-autograd"
+
+
+class Node:
+    """One recorded application of an op: what backward needs to differentiate it.
+
+    ``inputs`` are the op's tensor inputs in call order, ``attrs`` its non-tensor arguments
+    (axis, shape, index, ...), ``out`` the array the forward produced.
+    """
+
+    __slots__ = ("attrs", "inputs", "op", "out")
+
+    def __init__(self, op: str, inputs: tuple[Tensor, ...], attrs: dict[str, Any], out: Array):
+        self.op = op
+        self.inputs = inputs
+        self.attrs = attrs
+        self.out = out
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(t.shape) for t in self.inputs)
+        return f"Node({self.op}, inputs=[{shapes}], out={self.out.shape})"
+
+
+GradientRule = Callable[[Array, Node], Sequence["Array | None"]]
+"""``rule(grad_of_output, node) -> one gradient (or None) per input of node``."""
+
+BackwardEngine = Callable[["Tensor", "Array | None", bool], None]
+"""``engine(root, gradient, retain_graph)``: fills ``.grad`` of the leaves that need it."""
+
+_rules: dict[str, GradientRule] = {}
+_engine: list[BackwardEngine] = []
+_entry_points_loaded = False
+
+
+def register_gradient(op: str) -> Callable[[GradientRule], GradientRule]:
+    """Decorator: register ``rule`` as the gradient of the op named ``op``.
+
+    Registering a second, different rule for a name already taken is an error: two modules that
+    both claim an op would otherwise silently decide the gradient by import order.
+    """
+
+    def decorate(rule: GradientRule) -> GradientRule:
+        existing = _rules.get(op)
+        if existing is not None and _qualname(existing) != _qualname(rule):
+            raise ValueError(
+                f"a gradient rule for op {op!r} is already registered "
+                f"({_qualname(existing)}); refusing {_qualname(rule)}"
+            )
+        _rules[op] = rule
+        return rule
+
+    return decorate
+
+
+def gradient_rule(op: str) -> GradientRule:
+    """The registered gradient rule of ``op``; raises ``RuntimeError`` saying why there is none."""
+    rule = _rules.get(op)
+    if rule is None:
+        _load_entry_points()
+        rule = _rules.get(op)
+    if rule is None:
+        raise RuntimeError(
+            f"no gradient rule is registered for op {op!r}; ops of tinytorch modules 01-04 get "
+            f"theirs from {AUTOGRAD_DISTRIBUTION} (pip install {AUTOGRAD_DISTRIBUTION})"
+        )
+    return rule
+
+
+def registered_ops() -> frozenset[str]:
+    """Names of every op that has a gradient rule (loading autograd if it is installed)."""
+    _load_entry_points()
+    return frozenset(_rules)
+
+
+def register_backward_engine(engine: BackwardEngine) -> None:
+    """Install the function ``Tensor.backward()`` delegates to (the last registration wins)."""
+    _engine[:] = [engine]
+
+
+def backward_engine() -> BackwardEngine:
+    """The installed backward engine; raises ``RuntimeError`` naming the package to install."""
+    if not _engine:
+        _load_entry_points()
+    if not _engine:
+        raise RuntimeError(
+            "Tensor.backward() needs the autograd module, which is not installed: "
+            f"pip install {AUTOGRAD_DISTRIBUTION}"
+        )
+    return _engine[0]
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        point.load()
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+# Grad mode: a process-wide switch, read by every op. tinytorch-autograd wraps it as
+# ``no_grad()`` / ``enable_grad()``; it lives here because the ops that read it live here.
+_grad_enabled = [True]
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph for inputs that require a gradient."""
+    return _grad_enabled[0]
+
+
+def set_grad_enabled(enabled: bool) -> bool:
+    """Switch recording on or off; returns the previous setting so callers can restore it."""
+    previous = _grad_enabled[0]
+    _grad_enabled[0] = bool(enabled)
+    return previous
+
+
+def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
+    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting (used by gradient rules)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if kept:
+        grad = grad.sum(axis=kept, keepdims=True)
+    return np.ascontiguousarray(grad) if grad.shape == shape else grad.reshape(shape)
