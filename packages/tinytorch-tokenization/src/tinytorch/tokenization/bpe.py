@@ -1,0 +1,388 @@
+"""Byte-level byte-pair encoding (GPT-2's tokenizer), trained from scratch."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
+from typing import Any
+
+from tinytorch.tokenization._merges import learn_merges
+from tinytorch.tokenization.base import (
+    Ids,
+    Tokenizer,
+    TokenizerFormatError,
+    check_special_tokens,
+    ids_to_list,
+    special_regex,
+    split_special,
+)
+
+__all__ = ["DEFAULT_PATTERN", "BPETokenizer"]
+
+#: How text is cut into chunks before BPE, so that no merge crosses a chunk boundary: letter
+#: runs (with ``_``, so snake_case identifiers stay whole), English contractions (``'s``,
+#: ``'ll``), digit runs and punctuation runs, each but the contractions with at most one leading
+#: space, and whitespace runs (the last space before a word goes with the word). It is GPT-2's
+#: pattern in the standard library's ``re``, which lacks ``\p{L}``: ``[^\W\d]`` stands for
+#: "letter". Every character matches some branch, so the chunks always cover the whole text.
+#: Of the four branches before the whitespace ones, no two can match at the same position, so
+#: their order only affects speed: letters first halves the time ``re`` takes on English text.
+DEFAULT_PATTERN = r""" ?[^\W\d]+|'(?:[sdmt]|ll|ve|re)| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+"""
+
+# Lone surrogates (legal in a Python str) get their 3-byte UTF-8 form instead of an error, so
+# every str round-trips.
+_ERRORS = "surrogatepass"
+_CACHE_LIMIT = 1 << 17
+
+
+def _byte_alphabet() -> list[str]:
+    """A printable character for each byte value, for readable JSON (GPT-2's trick): bytes that
+    are visible Latin-1 characters stand for themselves, the rest (controls, space, ...) take
+    the code points from 256 up in order. The space byte becomes ``"Ġ"``."""
+    visible = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAC + 1), *range(0xAE, 0xFF + 1)]
+    table: list[str] = [""] * 256
+    extra = 0
+    for b in range(256):
+        if b in visible:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return table
+
+
+_BYTE_CHARS = _byte_alphabet()
+
+
+def _bytes_to_str(data: bytes) -> str:
+    return "".join(_BYTE_CHARS[b] for b in data)
+
+
+def _compile(op: str, pattern: str | None) -> Callable[[str], list[str]]:
+    """The function that cuts an ordinary piece of text into chunks."""
+    if pattern is None:
+        return lambda text: [text] if text else []
+    if not isinstance(pattern, str):
+        raise TypeError(f"{op}: pattern must be a str or None, got {type(pattern).__name__}")
+    try:
+        regex = re.compile(pattern)
+    except re.error as e:
+        raise ValueError(f"{op}: pattern {pattern!r} is not a valid regular expression: {e}") from e
+    if regex.groups:
+        raise ValueError(
+            f"{op}: pattern {pattern!r} has capturing groups; write them as (?:...) instead"
+        )
+    findall = regex.findall
+    if pattern == DEFAULT_PATTERN:
+        return findall
+
+    def chunks(text: str) -> list[str]:
+        found: list[str] = findall(text)
+        if sum(map(len, found)) == len(text):
+            return found
+        # A custom pattern may skip characters; the text between matches becomes chunks too,
+        # or encode would silently drop it.
+        out: list[str] = []
+        start = 0
+        for m in regex.finditer(text):
+            if m.start() > start:
+                out.append(text[start : m.start()])
+            if m.end() > m.start():
+                out.append(m.group())
+            start = max(start, m.end())
+        if start < len(text):
+            out.append(text[start:])
+        return out
+
+    return chunks
+
+
+class BPETokenizer(Tokenizer):
+    """Byte-level BPE: ids 0-255 are the byte values, then one id per learned merge (in the
+    order learned), then the special tokens.
+
+    Any string is encodable (it is UTF-8 bytes first, so nothing is ever unknown) and
+    ``decode(encode(s)) == s`` for every ``str``. Text is cut into chunks by ``pattern`` (see
+    :data:`DEFAULT_PATTERN`; ``None`` keeps each piece whole, which lets merges cross words
+    and is slow to train on large text); each chunk is encoded by applying the merges in the
+    order they were learned, and its ids are cached, so common words cost one dict lookup.
+
+    Build one with :meth:`train`, or from known merges, or load one saved as JSON.
+
+    Example:
+        >>> tok = BPETokenizer.train("low lower lowest " * 10, 262, special_tokens=["<eos>"])
+        >>> tok.vocab_size
+        262
+        >>> ids = tok.encode("lowest<eos>")
+        >>> tok.decode(ids)
+        'lowest<eos>'
+        >>> ids[-1] == tok.special_tokens["<eos>"]
+        True
+    """
+
+    kind = "bpe"
+
+    def __init__(
+        self,
+        merges: Iterable[tuple[int, int]] = (),
+        special_tokens: Sequence[str] = (),
+        pattern: str | None = DEFAULT_PATTERN,
+    ) -> None:
+        op = "BPETokenizer"
+        self._merges: list[tuple[int, int]] = []
+        self._ranks: dict[tuple[int, int], int] = {}
+        token_bytes = [bytes([b]) for b in range(256)]
+        for pair in merges:
+            if (
+                not isinstance(pair, (tuple, list))
+                or len(pair) != 2
+                or not all(isinstance(t, int) and not isinstance(t, bool) for t in pair)
+            ):
+                raise ValueError(f"{op}: a merge must be a pair of token ids, got {pair!r}")
+            a, b = int(pair[0]), int(pair[1])
+            new_id = len(token_bytes)
+            if not (0 <= a < new_id and 0 <= b < new_id):
+                raise ValueError(
+                    f"{op}: merge {len(self._merges)} ({a}, {b}) uses an id that does not exist "
+                    f"yet (ids so far: 0..{new_id - 1})"
+                )
+            if (a, b) in self._ranks:
+                raise ValueError(f"{op}: merge ({a}, {b}) is given twice")
+            self._ranks[(a, b)] = new_id
+            self._merges.append((a, b))
+            token_bytes.append(token_bytes[a] + token_bytes[b])
+        self._specials = check_special_tokens(op, special_tokens)
+        n = len(token_bytes)
+        self._special_ids = {t: n + i for i, t in enumerate(self._specials)}
+        token_bytes.extend(t.encode("utf-8", _ERRORS) for t in self._specials)
+        self._token_bytes = token_bytes
+        self._special_re = special_regex(self._specials)
+        self._pattern = pattern
+        self._chunks = _compile(op, pattern)
+        self._cache: dict[str, tuple[int, ...]] = {}
+
+    # ---- training ---------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        corpus: str | Iterable[str],
+        vocab_size: int,
+        special_tokens: Sequence[str] = (),
+        pattern: str | None = DEFAULT_PATTERN,
+        min_frequency: int = 1,
+    ) -> BPETokenizer:
+        """Learn ``vocab_size - 256 - len(special_tokens)`` merges from ``corpus`` (a string or
+        an iterable of documents).
+
+        The corpus is cut at special tokens (they are never part of a merge) and into chunks by
+        ``pattern``; training runs on the distinct chunks and their counts, with pair counts
+        kept up to date incrementally (see :mod:`tinytorch.tokenization._merges`). Each step
+        merges the most frequent adjacent pair, ties going to the smallest ``(left, right)``
+        ids, so training is deterministic. It stops early, with a smaller vocabulary, when no
+        pair occurs ``min_frequency`` times.
+
+        Example:
+            >>> tok = BPETokenizer.train("aaabdaaabac", 259, pattern=None)
+            >>> [tok.token_bytes(i) for i in range(256, 259)]
+            [b'aa', b'ab', b'aaab']
+        """
+        op = "BPETokenizer.train"
+        specials = check_special_tokens(op, special_tokens)
+        if not isinstance(vocab_size, int) or isinstance(vocab_size, bool):
+            raise TypeError(f"{op}: vocab_size must be an int, got {type(vocab_size).__name__}")
+        floor = 256 + len(specials)
+        if vocab_size < floor:
+            raise ValueError(
+                f"{op}: vocab_size {vocab_size} is below the 256 byte tokens plus "
+                f"{len(specials)} special tokens ({floor})"
+            )
+        if not isinstance(min_frequency, int) or min_frequency < 1:
+            raise ValueError(f"{op}: min_frequency must be an int >= 1, got {min_frequency!r}")
+        chunks = _compile(op, pattern)
+        special_re = special_regex(specials)
+        docs = [corpus] if isinstance(corpus, str) else corpus
+        chunk_counts: Counter[str] = Counter()
+        for doc in docs:
+            if not isinstance(doc, str):
+                raise TypeError(f"{op}: the corpus must hold str, got {type(doc).__name__}")
+            for piece, special in split_special(doc, special_re):
+                if not special:
+                    chunk_counts.update(chunks(piece))
+        word_counts: Counter[bytes] = Counter()
+        for chunk, count in chunk_counts.items():
+            word_counts[chunk.encode("utf-8", _ERRORS)] += count
+        merges = learn_merges(word_counts, vocab_size - floor, min_frequency)
+        return cls(merges, special_tokens=specials, pattern=pattern)
+
+    # ---- the Tokenizer interface ------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return len(self._token_bytes)
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._special_ids)
+
+    @property
+    def merges(self) -> list[tuple[int, int]]:
+        """The merges in the order learned: merge ``k`` makes token ``256 + k`` (a copy)."""
+        return list(self._merges)
+
+    @property
+    def pattern(self) -> str | None:
+        """The chunking regular expression, or ``None`` for none."""
+        return self._pattern
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes token ``token_id`` stands for (a special token's: its UTF-8).
+
+        Example:
+            >>> BPETokenizer().token_bytes(104)
+            b'h'
+        """
+        if not 0 <= token_id < len(self._token_bytes):
+            raise IndexError(
+                f"BPETokenizer.token_bytes: token id {token_id} is out of range for a "
+                f"vocabulary of {len(self._token_bytes)}"
+            )
+        return self._token_bytes[token_id]
+
+    def encode(self, text: str, allow_special: bool = True) -> list[int]:
+        """The ids of ``text``. Special tokens in it become their single ids when
+        ``allow_special`` (the default); otherwise they are encoded as ordinary text.
+
+        Example:
+            >>> BPETokenizer().encode("hé")
+            [104, 195, 169]
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"BPETokenizer.encode: expected str, got {type(text).__name__}")
+        pattern = self._special_re if allow_special else None
+        out: list[int] = []
+        for piece, special in split_special(text, pattern):
+            if special:
+                out.append(self._special_ids[piece])
+            else:
+                self._encode_plain(piece, out)
+        return out
+
+    def _encode_plain(self, text: str, out: list[int]) -> None:
+        cache = self._cache
+        encode_chunk = self._encode_chunk
+        for chunk in self._chunks(text):
+            ids = cache.get(chunk)
+            if ids is None:
+                ids = encode_chunk(chunk)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()  # crude, but bounds memory on endless streams of new words
+                cache[chunk] = ids
+            out.extend(ids)
+
+    def _encode_chunk(self, chunk: str) -> tuple[int, ...]:
+        ids = list(chunk.encode("utf-8", _ERRORS))
+        ranks = self._ranks
+        # Merges apply in the order learned: at each step the adjacent pair with the lowest
+        # merge id is rewritten everywhere in the chunk. New ids are always larger, so the
+        # loop runs at most once per merge and usually a few times.
+        while len(ids) > 1:
+            best = min(pairwise(ids), key=lambda p: ranks.get(p, 1 << 62))
+            new_id = ranks.get(best)
+            if new_id is None:
+                break
+            a, b = best
+            merged: list[int] = []
+            i, n = 0, len(ids)
+            while i < n:
+                if i + 1 < n and ids[i] == a and ids[i + 1] == b:
+                    merged.append(new_id)
+                    i += 2
+                else:
+                    merged.append(ids[i])
+                    i += 1
+            ids = merged
+        return tuple(ids)
+
+    def decode(self, ids: Ids, errors: str = "replace") -> str:
+        """The text of ``ids``. The bytes of ``encode``'s output always form the original text;
+        an arbitrary id sequence may cut a UTF-8 character, and ``errors`` (a ``bytes.decode``
+        error handler, ``"replace"`` by default as in tiktoken) says what to do then.
+
+        Example:
+            >>> tok = BPETokenizer()
+            >>> tok.decode(tok.encode("naïve 🙂"))
+            'naïve 🙂'
+            >>> tok.decode([195])
+            '\\ufffd'
+        """
+        seq = ids_to_list("BPETokenizer.decode", ids, len(self._token_bytes))
+        table = self._token_bytes
+        data = b"".join([table[i] for i in seq])
+        try:
+            return data.decode("utf-8", _ERRORS)
+        except UnicodeDecodeError:
+            return data.decode("utf-8", errors)
+
+    # ---- state ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready state: the pattern, the merges as id pairs, the vocabulary (each
+        token's bytes, one printable character per byte as in GPT-2's files: ``"Ġthe"`` is
+        ``b" the"``) and the special tokens with their ids. The vocabulary is redundant with the
+        merges; loading checks that they agree.
+
+        Example:
+            >>> BPETokenizer.train("hello hello", 257).to_dict()["vocab"][256]
+            'el'
+        """
+        n = 256 + len(self._merges)
+        return {
+            **self._header(),
+            "pattern": self._pattern,
+            "merges": [list(p) for p in self._merges],
+            "vocab": [_bytes_to_str(b) for b in self._token_bytes[:n]],
+            "special_tokens": dict(self._special_ids),
+        }
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any]) -> BPETokenizer:
+        for key in ("pattern", "merges", "vocab", "special_tokens"):
+            if key not in state:
+                raise TokenizerFormatError(f"the field {key!r} is missing")
+        merges, vocab, specials = state["merges"], state["vocab"], state["special_tokens"]
+        if not isinstance(merges, list) or not isinstance(vocab, list):
+            raise TokenizerFormatError("'merges' and 'vocab' must be lists")
+        if not isinstance(specials, dict):
+            raise TokenizerFormatError("'special_tokens' must map each token to its id")
+        try:
+            tok = cls(
+                [tuple(p) if isinstance(p, list) else p for p in merges],
+                special_tokens=list(specials),
+                pattern=state["pattern"],
+            )
+        except (TypeError, ValueError) as e:
+            raise TokenizerFormatError(str(e)) from None
+        n = 256 + len(tok._merges)
+        if len(vocab) != n:
+            raise TokenizerFormatError(
+                f"the vocabulary has {len(vocab)} entries but 256 bytes and "
+                f"{len(tok._merges)} merges make {n}"
+            )
+        for i, entry in enumerate(vocab):
+            if entry != _bytes_to_str(tok._token_bytes[i]):
+                raise TokenizerFormatError(
+                    f"vocabulary entry {i} is {entry!r}, but the merges make "
+                    f"{_bytes_to_str(tok._token_bytes[i])!r}"
+                )
+        if specials != tok._special_ids:
+            raise TokenizerFormatError(
+                f"special token ids {specials!r} do not follow the merges "
+                f"(expected {tok._special_ids!r})"
+            )
+        return tok
+
+    def __repr__(self) -> str:
+        return (
+            f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self._merges)}, "
+            f"special_tokens={self._specials!r})"
+        )

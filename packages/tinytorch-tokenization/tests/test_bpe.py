@@ -1,0 +1,303 @@
+"""Byte-level BPE: training (against a naive recount oracle), encoding, decoding, specials."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinytorch.tensor import Tensor
+from tinytorch.tokenization import DEFAULT_PATTERN, BPETokenizer
+
+# A small tokenizer trained once, with merges that cover common English and code fragments.
+CORPUS = (
+    "The quick brown fox jumps over the lazy dog. It's the dog's day; we'll see.\n"
+    "def tokenize(text): return [t for t in text.split()]  # 123 4567\n"
+    "Ünïcödé, 日本語のテキスト, emoji 🙂🚀 and a\u0301 combining mark.\n"
+) * 30
+TOK = BPETokenizer.train(CORPUS, 400, special_tokens=["<|endoftext|>", "<|end|>"])
+
+
+# ---- the oracle: textbook BPE that recounts every pair after every merge ---------------------
+
+
+def naive_merges(chunks: Counter[str], num_merges: int) -> list[tuple[int, int]]:
+    words = Counter()
+    for chunk, n in chunks.items():
+        words[tuple(chunk.encode("utf-8"))] += n
+    merges: list[tuple[int, int]] = []
+    for k in range(num_merges):
+        counts: Counter[tuple[int, int]] = Counter()
+        for w, n in words.items():
+            for pair in pairwise(w):
+                counts[pair] += n
+        if not counts:
+            break
+        best = min(counts, key=lambda p: (-counts[p], p))  # most frequent, then smallest ids
+        merges.append(best)
+        new_id, (a, b) = 256 + k, best
+        rewritten: Counter[tuple[int, ...]] = Counter()
+        for w, n in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == (a, b):
+                    out.append(new_id)
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            rewritten[tuple(out)] += n
+        words = rewritten
+    return merges
+
+
+small_docs = st.lists(st.text(alphabet="aab c\n", max_size=40), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(docs=small_docs, extra=st.integers(0, 60))
+def test_incremental_counts_give_the_naive_merges_with_chunking(docs, extra):
+    chunks = Counter(c for d in docs for c in re.findall(DEFAULT_PATTERN, d))
+    tok = BPETokenizer.train(docs, 256 + extra)
+    assert tok.merges == naive_merges(chunks, extra)
+
+
+@settings(max_examples=150, deadline=None)
+@given(docs=st.lists(st.text(alphabet="abé", max_size=60), max_size=4), extra=st.integers(0, 60))
+def test_incremental_counts_give_the_naive_merges_without_chunking(docs, extra):
+    # One long word per document: long runs ("aaaaa") exercise overlapping pairs and
+    # merges next to merges, where incremental bookkeeping is easiest to get wrong.
+    tok = BPETokenizer.train(docs, 256 + extra, pattern=None)
+    assert tok.merges == naive_merges(Counter(d for d in docs if d), extra)
+
+
+def test_first_merges_on_a_hand_checked_corpus():
+    # Pairs of "aaabdaaabac": aa 4 (overlapping), ab 2, ba, bd, da, ac 1 -> merge aa (256).
+    # Then Za 2 and ab 2 tie, and (97, 98) < (256, 97) -> merge ab (257); then ZY 2 -> 258.
+    tok = BPETokenizer.train("aaabdaaabac", 259, pattern=None)
+    assert tok.merges == [(97, 97), (97, 98), (256, 257)]
+    assert [tok.token_bytes(i) for i in (256, 257, 258)] == [b"aa", b"ab", b"aaab"]
+    assert tok.encode("aaabdaaabac") == [258, ord("d"), 258, ord("a"), ord("c")]
+
+
+def test_merges_do_not_cross_chunks():
+    # Chunks "ab", " ab", " ab": (a, b) 3 times, then (" ", ab) twice; "b" + " " never pairs.
+    tok = BPETokenizer.train("ab ab ab", 300)
+    assert tok.merges == [(97, 98), (32, 256)]
+    assert tok.vocab_size == 258  # stopped early: no pair left
+
+
+def test_ties_break_towards_the_smallest_ids():
+    # Chunks "ba" and " ab": every pair occurs once; (32, 97) is the smallest.
+    assert BPETokenizer.train("ba ab", 257).merges == [(32, 97)]
+
+
+def test_min_frequency_stops_training():
+    tok = BPETokenizer.train("ab ab ab xy", 300, min_frequency=2)
+    assert tok.merges == [(97, 98), (32, 256)]
+    with pytest.raises(ValueError, match="min_frequency"):
+        BPETokenizer.train("ab", 300, min_frequency=0)
+
+
+def test_training_is_deterministic_and_ignores_document_order():
+    docs = [line for line in CORPUS.splitlines() if line]
+    a = BPETokenizer.train(docs, 350)
+    b = BPETokenizer.train(list(reversed(docs)), 350)
+    c = BPETokenizer.train("\n".join(docs), 350, pattern=DEFAULT_PATTERN)
+    assert a.merges == b.merges
+    assert len(a.merges) == 94
+    # Newlines are chunks of their own, so joining the documents with them adds no pairs
+    # that cross documents; only the counts of "\n" itself differ, which pair with nothing.
+    assert c.merges == a.merges
+
+
+def test_vocab_size_counts_bytes_merges_and_specials():
+    assert TOK.vocab_size == 400
+    assert len(TOK.merges) == 400 - 256 - 2
+    assert TOK.special_tokens == {"<|endoftext|>": 398, "<|end|>": 399}
+    assert len(TOK) == 400
+    ids = TOK.encode(CORPUS)
+    assert max(ids) < 398
+    assert min(ids) >= 0
+    assert len(ids) < len(CORPUS.encode()) / 2  # the merges compress the text they came from
+
+
+@pytest.mark.parametrize(
+    ("vocab_size", "specials", "error"),
+    [
+        (255, [], ValueError),
+        (257, ["<a>", "<b>"], ValueError),
+        (256.0, [], TypeError),
+        (True, [], TypeError),
+    ],
+)
+def test_vocab_size_below_bytes_plus_specials_is_refused(vocab_size, specials, error):
+    with pytest.raises(error, match="vocab_size"):
+        BPETokenizer.train("abc", vocab_size, special_tokens=specials)
+
+
+def test_vocab_size_of_exactly_bytes_plus_specials_learns_nothing():
+    tok = BPETokenizer.train("aaaa", 258, special_tokens=["<a>", "<b>"])
+    assert tok.merges == []
+    assert tok.special_tokens == {"<a>": 256, "<b>": 257}
+
+
+# ---- round trips ------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_text_round_trips(text):
+    ids = TOK.encode(text)
+    assert TOK.decode(ids) == text
+    assert TOK.decode(TOK.encode(text, allow_special=False)) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\n\n\t  \r\n",
+        "a\u0301\u0302\u0303 e\u0308",  # combining marks, stacked
+        "👩‍👩‍👧‍👦 🇫🇷 🙂🏽",  # zero-width joiners, flags, skin tone modifiers
+        "\U0010ffff\x00\x7f\u200b\ufeff",
+        "Ünïcödé, 日本語のテキスト",
+        "it's we'll they've I'd",
+        "x" * 5000,
+        "lone \ud800 surrogate \udfff",
+    ],
+)
+def test_edge_texts_round_trip(text):
+    assert TOK.decode(TOK.encode(text)) == text
+
+
+@settings(deadline=None)
+@given(st.text())
+def test_default_pattern_chunks_cover_the_text(text):
+    assert "".join(re.findall(DEFAULT_PATTERN, text)) == text
+
+
+def test_untrained_tokenizer_is_plain_utf8_bytes():
+    tok = BPETokenizer()
+    assert tok.vocab_size == 256
+    assert tok.encode("hé🙂") == list("hé🙂".encode())
+
+
+def test_encoding_uses_the_cache_consistently():
+    fresh = BPETokenizer(TOK.merges, special_tokens=["<|endoftext|>", "<|end|>"])
+    first = fresh.encode(CORPUS)
+    assert fresh.encode(CORPUS) == first == TOK.encode(CORPUS)
+
+
+def test_encode_applies_merges_by_rank():
+    # Merges (b, c) then (a, b): "abc" must become a + bc (rank 0 first), not ab + c.
+    tok = BPETokenizer([(98, 99), (97, 98)], pattern=None)
+    assert tok.encode("abc") == [97, 256]
+    assert tok.encode("abab") == [257, 257]
+
+
+# ---- special tokens ---------------------------------------------------------------------------
+
+
+def test_special_tokens_are_single_ids_and_never_split():
+    text = "hello<|endoftext|>world<|end|><|endoftext|>"
+    ids = TOK.encode(text)
+    eot, end = TOK.special_tokens["<|endoftext|>"], TOK.special_tokens["<|end|>"]
+    assert ids.count(eot) == 2
+    assert ids.count(end) == 1
+    assert ids[-2:] == [end, eot]
+    assert TOK.decode(ids) == text
+    # The longest special wins where one is a prefix of the other.
+    assert TOK.encode("<|endoftext|>") == [eot]
+
+
+def test_special_tokens_as_plain_text_when_not_allowed():
+    ids = TOK.encode("a<|endoftext|>b", allow_special=False)
+    assert not set(ids) & set(TOK.special_tokens.values())
+    assert TOK.decode(ids) == "a<|endoftext|>b"
+
+
+def test_training_never_merges_across_or_inside_special_tokens():
+    text = "<|endoftext|>" * 50
+    assert BPETokenizer.train(text, 300, special_tokens=["<|endoftext|>"]).merges == []
+    assert BPETokenizer.train(text, 300).merges != []
+
+
+@pytest.mark.parametrize("specials", [["<a>", "<a>"], [""], "<a>", [3]])
+def test_bad_special_tokens_are_refused(specials):
+    with pytest.raises((ValueError, TypeError), match="special"):
+        BPETokenizer.train("abc", 300, special_tokens=specials)
+
+
+# ---- decode, tensors, custom patterns ---------------------------------------------------------
+
+
+def test_decode_accepts_arrays_and_tensors():
+    ids = TOK.encode("tensors too")
+    assert TOK.decode(np.array(ids)) == "tensors too"
+    t = TOK.encode_tensor("tensors too")
+    assert isinstance(t, Tensor)
+    assert t.dtype == np.int64
+    assert t.shape == (len(ids),)
+    assert t.tolist() == ids
+    assert TOK.decode(t) == "tensors too"
+    assert TOK.encode_tensor("").shape == (0,)
+
+
+def test_decode_rejects_bad_ids():
+    with pytest.raises(IndexError, match="token id 400 is out of range for a vocabulary of 400"):
+        TOK.decode([1, 400])
+    with pytest.raises(IndexError, match="-1"):
+        TOK.decode([-1])
+    with pytest.raises(TypeError, match="integers"):
+        TOK.decode([1.0])
+    with pytest.raises(TypeError, match="integers"):
+        TOK.decode(np.array([1.0]))
+    with pytest.raises(ValueError, match=r"1-D.*\(1, 2\)"):
+        TOK.decode(np.array([[1, 2]]))
+
+
+def test_decode_of_a_cut_character_uses_the_error_handler():
+    cut = list("é".encode())[:1]
+    assert BPETokenizer().decode(cut) == "\ufffd"
+    with pytest.raises(UnicodeDecodeError):
+        BPETokenizer().decode(cut, errors="strict")
+
+
+def test_custom_pattern_that_skips_characters_still_round_trips():
+    tok = BPETokenizer.train("foo bar, baz!  foo", 270, pattern=r"\w+")
+    for text in ["foo bar, baz!  foo", "  ?? x", ""]:
+        assert tok.decode(tok.encode(text)) == text
+
+
+@pytest.mark.parametrize(("pattern", "match"), [(r"(\w+)", "capturing"), ("[", "not a valid")])
+def test_bad_patterns_are_refused(pattern, match):
+    with pytest.raises(ValueError, match=match):
+        BPETokenizer(pattern=pattern)
+
+
+@pytest.mark.parametrize(
+    ("merges", "match"), [([(97, 256)], "does not exist yet"), ([(1, 2), (1, 2)], "twice")]
+)
+def test_bad_merges_are_refused(merges, match):
+    with pytest.raises(ValueError, match=match):
+        BPETokenizer(merges)
+
+
+def test_encode_rejects_non_strings():
+    with pytest.raises(TypeError, match=r"BPETokenizer\.encode: expected str, got bytes"):
+        TOK.encode(b"abc")
+
+
+def test_incremental_counts_give_the_naive_merges_on_real_text():
+    from pydoc_data.topics import topics
+
+    text = "\n".join(topics[k] for k in sorted(topics))[:30_000]
+    chunks = Counter(re.findall(DEFAULT_PATTERN, text))
+    assert BPETokenizer.train(text, 256 + 80).merges == naive_merges(chunks, 80)
