@@ -1,0 +1,96 @@
+"""``python -m tools <command>``: the workspace's commands (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tools.graph import ToolError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools", description="The TinyTorch workspace's own commands."
+    )
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="workspace root (default: this checkout)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("check", help="hold packages, imports, tox.ini and milestones to the graph")
+
+    p = sub.add_parser(
+        "install",
+        help="install module packages from packages/ (--no-deps) into this interpreter, exactly",
+    )
+    p.add_argument("--with-deps", action="store_true", help="add their declared siblings")
+    p.add_argument("names", nargs="+", metavar="NAME", help="module names, e.g. tensor")
+
+    p = sub.add_parser(
+        "test", help="pytest over packages' tests/ and their doctests; pytest args after --"
+    )
+    p.add_argument("names", nargs="+", metavar="NAME")
+
+    p = sub.add_parser("milestones", help="run milestones in this environment")
+    p.add_argument("--quick", action="store_true", help="pass --quick to each milestone")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--track", help="every milestone whose pins fall within this track")
+    group.add_argument("names", nargs="*", default=[], metavar="NAME")
+
+    p = sub.add_parser("run-milestone", help="run one milestone in .milestone-envs/<name>/")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--quick", action="store_true")
+
+    sub.add_parser("typecheck", help="mypy strict over packages/*/src, tools/ and milestones/")
+    p = sub.add_parser("bench", help="run packages/tinytorch-NAME/benchmarks/bench_*.py")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    sub.add_parser("dev-install", help="every package editable (--no-deps) plus numpy")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run the command, and return its exit status."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in args_in:
+        cut = args_in.index("--")
+        args_in, passthrough = args_in[:cut], args_in[cut + 1 :]
+    args = _parser().parse_args(args_in)
+    root: Path = args.root.resolve()
+    if passthrough and args.command != "test":
+        print(f"error: only `test` takes arguments after --, not {args.command!r}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "check":
+            from tools import check
+
+            return check.run(root)
+        if args.command in ("install", "dev-install"):
+            from tools import install
+
+            if args.command == "dev-install":
+                return install.dev_install(root)
+            return install.install(root, args.names, with_deps=args.with_deps)
+        if args.command in ("test", "typecheck", "bench"):
+            from tools import runners
+
+            if args.command == "test":
+                return runners.test(root, args.names, passthrough)
+            if args.command == "typecheck":
+                return runners.typecheck(root)
+            return runners.bench(root, args.names)
+        from tools import milestones
+
+        if args.command == "milestones":
+            return milestones.run_installed(root, args.names, args.track, quick=args.quick)
+        return milestones.run_milestone(root, args.name, quick=args.quick)
+    except ToolError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

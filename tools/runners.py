@@ -1,0 +1,106 @@
+"""``test``, ``typecheck`` and ``bench``: run pytest, mypy and benchmark scripts over packages."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tools.graph import DIST_PREFIX, Graph, ToolError
+from tools.workspace import milestones, module_package, module_packages
+
+
+def _echo(cmd: Sequence[str]) -> None:
+    print("+ " + " ".join(cmd), flush=True)
+
+
+def test(root: Path, names: Sequence[str], pytest_args: Sequence[str]) -> int:
+    """Run the packages' tests/ and the doctests of their *installed* modules; pytest's status.
+
+    Doctests are collected with ``--pyargs tinytorch.<module>``, so they run from wherever the
+    environment has the module (site-packages in tox, the source tree in an editable dev venv),
+    and ``consider_namespace_packages`` makes pytest import each file under its real dotted name,
+    not a second time under a name of its own (which would register gradient rules twice).
+    """
+    graph = Graph.load(root)
+    modules: list[str] = []
+    paths: list[str] = []
+    for name in names:
+        package = module_package(root, graph, name)
+        module = package.name[len(DIST_PREFIX) :]
+        try:
+            found = importlib.util.find_spec(f"tinytorch.{module}") is not None
+        except ModuleNotFoundError:  # no tinytorch at all
+            found = False
+        if not found:
+            raise ToolError(
+                f"tinytorch.{module} is not installed in {sys.prefix}: "
+                f"run `python -m tools install --with-deps {module}` first"
+            )
+        modules.append(f"tinytorch.{module}")
+        if (package.path / "tests").is_dir():
+            paths.append((package.path / "tests").relative_to(root).as_posix())
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-o",
+        "consider_namespace_packages=true",
+        "--doctest-modules",
+        "--pyargs",
+        *modules,
+        *paths,
+        *pytest_args,
+    ]
+    _echo(cmd)
+    return subprocess.run(cmd, cwd=root, check=False).returncode
+
+
+def typecheck(root: Path) -> int:
+    """mypy strict over every package's src, tools/ and each milestone's scripts."""
+    graph = Graph.load(root)
+    present = module_packages(root, graph)
+    env = dict(os.environ, MYPYPATH=os.pathsep.join(str(p / "src") for p in present.values()))
+    mypy = [sys.executable, "-m", "mypy"]
+    runs = [[*mypy, *(a for m in present for a in ("-p", f"tinytorch.{m}")), "-p", "tools"]]
+    # Milestone scripts are not a package (a folder such as 1957_perceptron is no identifier):
+    # check each on its own, as a file.
+    runs += [[*mypy, str(m.main.relative_to(root))] for m in milestones(root) if m.main.is_file()]
+    status = 0
+    for cmd in runs:
+        _echo(cmd)
+        status |= subprocess.run(cmd, cwd=root, env=env, check=False).returncode
+    return status
+
+
+def bench(root: Path, names: Sequence[str]) -> int:
+    """Run ``packages/tinytorch-NAME/benchmarks/bench_*.py`` (every package's when no name)."""
+    graph = Graph.load(root)
+    if names:
+        dirs = [module_package(root, graph, n).path for n in names]
+    else:
+        dirs = list(module_packages(root, graph).values())
+    scripts = [s for d in dirs for s in sorted((d / "benchmarks").glob("bench_*.py"))]
+    if not scripts:
+        print("no benchmark scripts (packages/tinytorch-*/benchmarks/bench_*.py)")
+        return 0
+    failed = []
+    for script in scripts:
+        shown = script.relative_to(root).as_posix()
+        print(f"== {shown}", flush=True)
+        start = time.perf_counter()
+        code = subprocess.run([sys.executable, shown], cwd=root, check=False).returncode
+        print(
+            f"== {shown}: {'ok' if code == 0 else f'FAILED ({code})'} "
+            f"in {time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
+        if code:
+            failed.append(shown)
+    if failed:
+        raise ToolError(f"benchmarks failed: {', '.join(failed)}")
+    return 0

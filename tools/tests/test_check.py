@@ -1,0 +1,453 @@
+"""``tools check`` on a fake workspace: clean passes, each planted violation is caught, placed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tools.check import Checker, Violation
+from tools.tests.fake import add_package, edit, make_workspace, write
+
+REPO = Path(__file__).resolve().parents[2]
+PKG = "packages/tinytorch-{}"
+PYPROJECT = PKG + "/pyproject.toml"
+INIT = PKG + "/src/tinytorch/{}/__init__.py"
+REQS = "milestones/1957_demo/requirements.txt"
+
+
+def violations(root: Path) -> list[Violation]:
+    return Checker(root).run()
+
+
+def test_clean_workspace_passes(tmp_path: Path) -> None:
+    assert violations(make_workspace(tmp_path)) == []
+
+
+def test_clean_workspace_cli_exits_0_with_a_summary(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools", "--root", str(root), "check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("\n") == 1
+    assert "graph check passed: 4 module packages" in result.stdout
+
+
+def test_violation_cli_exits_1_one_line_each(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    write(root / "packages/tinytorch-tensor/src/tinytorch/__init__.py", "")
+    edit(root / "tox.ini", "{tensor,layers,conv,prof}]", "{tensor,layers,conv}]")
+    result = subprocess.run(
+        [sys.executable, "-m", "tools", "--root", str(root), "check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("packages/tinytorch-tensor/src/tinytorch/__init__.py: ")
+    assert any(line.startswith("tox.ini: no env 'prof'") for line in lines)
+    assert lines[-1] == f"graph check: {len(lines) - 1} violation(s)"
+
+
+Plant = Callable[[Path], None]
+
+
+def _edit(path: str, old: str, new: str) -> Plant:
+    return lambda root: edit(root / path, old, new)
+
+
+def _write(path: str, text: str) -> Plant:
+    def plant(root: Path) -> None:
+        write(root / path, text)
+
+    return plant
+
+
+def _remove(path: str) -> Plant:
+    return lambda root: (root / path).unlink()
+
+
+CASES: list[tuple[str, Plant, str, str]] = [
+    # (a) declared dependencies and extras against the graph
+    (
+        "missing direct dependency",
+        _edit(PYPROJECT.format("layers"), ', "tinytorch-tensor>=0.1.0,<0.2"', ""),
+        PYPROJECT.format("layers"),
+        "dependencies lack tinytorch-tensor",
+    ),
+    (
+        "transitive dependency declared as direct",
+        _edit(
+            PYPROJECT.format("conv"), '"numpy>=1.24"', '"numpy>=1.24", "tinytorch-tensor>=0.1,<0.2"'
+        ),
+        PYPROJECT.format("conv"),
+        "name tinytorch-tensor, which the module graph does not",
+    ),
+    (
+        "non-numpy runtime dependency",
+        _edit(PYPROJECT.format("tensor"), '"numpy>=1.24"', '"numpy>=1.24", "requests"'),
+        PYPROJECT.format("tensor"),
+        "depends on requests: numpy is the only",
+    ),
+    (
+        "numpy not declared",
+        _edit(PYPROJECT.format("tensor"), '"numpy>=1.24"', ""),
+        PYPROJECT.format("tensor"),
+        "does not declare numpy",
+    ),
+    (
+        "sibling range excludes the tree's version",
+        _edit(
+            PYPROJECT.format("layers"),
+            "tinytorch-tensor>=0.1.0,<0.2",
+            "tinytorch-tensor>=0.2.0,<0.3",
+        ),
+        PYPROJECT.format("layers"),
+        "excludes tinytorch-tensor 0.1.0",
+    ),
+    (
+        "dependency on a package that does not exist",
+        _edit(PYPROJECT.format("layers"), "tinytorch-tensor>=", "tinytorch-attn>="),
+        PYPROJECT.format("layers"),
+        "tinytorch-attn, which has no package in packages/",
+    ),
+    (
+        "extra missing",
+        _edit(PYPROJECT.format("prof"), "vision = [", "language = ["),
+        PYPROJECT.format("prof"),
+        "lacks extra 'vision' = [tinytorch-conv]",
+    ),
+    (
+        "extra with the wrong module",
+        _edit(
+            PYPROJECT.format("prof"), '["tinytorch-conv>=0.1.0,<0.2"]', '["tinytorch-attn>=0.1"]'
+        ),
+        PYPROJECT.format("prof"),
+        "extra 'vision' lack tinytorch-conv",
+    ),
+    (
+        "project name differs from its folder",
+        _edit(PYPROJECT.format("conv"), 'name = "tinytorch-conv"', 'name = "tinytorch-convs"'),
+        PYPROJECT.format("conv"),
+        "project name is 'tinytorch-convs'",
+    ),
+    # (b) imports in the source
+    (
+        "import of a later module",
+        _edit(
+            INIT.format("layers", "layers"), "from . import _impl", "from tinytorch.conv import x"
+        ),
+        INIT.format("layers", "layers") + ":2",
+        "imports tinytorch.conv, but tinytorch-layers does not depend on tinytorch-conv",
+    ),
+    (
+        "import of a sibling branch inside a function",
+        _write(
+            PKG.format("conv") + "/src/tinytorch/conv/late.py",
+            "def f():\n    import tinytorch.attn\n",
+        ),
+        PKG.format("conv") + "/src/tinytorch/conv/late.py:2",
+        "imports tinytorch.attn, but tinytorch-conv does not depend",
+    ),
+    (
+        "import under TYPE_CHECKING",
+        _write(
+            PKG.format("tensor") + "/src/tinytorch/tensor/typing_only.py",
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from tinytorch.layers import L\n",
+        ),
+        PKG.format("tensor") + "/src/tinytorch/tensor/typing_only.py:3",
+        "imports tinytorch.layers, but tinytorch-tensor does not depend",
+    ),
+    (
+        "from tinytorch import module",
+        _write(
+            PKG.format("tensor") + "/src/tinytorch/tensor/ns.py", "from tinytorch import layers\n"
+        ),
+        PKG.format("tensor") + "/src/tinytorch/tensor/ns.py:1",
+        "imports tinytorch.layers, but",
+    ),
+    (
+        "relative import out of the package",
+        _write(PKG.format("layers") + "/src/tinytorch/layers/up.py", "from ..conv import Conv2d\n"),
+        PKG.format("layers") + "/src/tinytorch/layers/up.py:1",
+        "imports tinytorch.conv, but tinytorch-layers does not depend",
+    ),
+    (
+        "string import through importlib",
+        _write(
+            PKG.format("layers") + "/src/tinytorch/layers/dyn.py",
+            "import importlib\nattn = importlib.import_module('tinytorch.attn.core')\n",
+        ),
+        PKG.format("layers") + "/src/tinytorch/layers/dyn.py:2",
+        "imports tinytorch.attn.core, but",
+    ),
+    (
+        "unguarded import of an extra's module",
+        _edit(
+            INIT.format("prof", "prof"),
+            "from tinytorch.layers import Linear",
+            "import tinytorch.conv",
+        ),
+        INIT.format("prof", "prof") + ":3",
+        "imports tinytorch.conv unguarded, but it comes only with the extra 'vision'",
+    ),
+    (
+        "try that does not catch ImportError",
+        _write(
+            PKG.format("prof") + "/src/tinytorch/prof/bad.py",
+            "try:\n    import tinytorch.conv\nexcept KeyError:\n    pass\n",
+        ),
+        PKG.format("prof") + "/src/tinytorch/prof/bad.py:2",
+        "unguarded",
+    ),
+    (
+        "module outside the graph",
+        _write(PKG.format("tensor") + "/src/tinytorch/tensor/x.py", "import tinytorch.vision\n"),
+        PKG.format("tensor") + "/src/tinytorch/tensor/x.py:1",
+        "imports tinytorch.vision, which is not a module of the graph",
+    ),
+    (
+        "a test importing a non-dependency",
+        _write(PKG.format("tensor") + "/tests/test_more.py", "from tinytorch.layers import L\n"),
+        PKG.format("tensor") + "/tests/test_more.py:1",
+        "imports tinytorch.layers, but tinytorch-tensor does not depend",
+    ),
+    (
+        "source that does not parse",
+        _write(PKG.format("tensor") + "/src/tinytorch/tensor/broken.py", "def (:\n"),
+        PKG.format("tensor") + "/src/tinytorch/tensor/broken.py",
+        "cannot parse it",
+    ),
+    # (c) tox.ini against the packages present
+    (
+        "package without a tox env",
+        _edit("tox.ini", "[testenv:{tensor,layers,conv,prof}]", "[testenv:{tensor,layers,conv}]"),
+        "tox.ini",
+        "no env 'prof' for packages/tinytorch-prof",
+    ),
+    (
+        "tox env for a package that does not exist",
+        _edit(
+            "tox.ini",
+            "[testenv:{tensor,layers,conv,prof}]",
+            "[testenv:{tensor,layers,conv,prof,attn}]",
+        ),
+        "tox.ini",
+        "env 'attn' tests packages/tinytorch-attn, which does not exist",
+    ),
+    (
+        "track list missing a package",
+        _edit("tox.ini", "vision = tensor layers conv prof", "vision = tensor layers prof"),
+        "tox.ini",
+        "[tracks] vision does not list 'conv'",
+    ),
+    (
+        "track list with another track's module",
+        _edit("tox.ini", "language = tensor layers", "language = tensor layers conv"),
+        "tox.ini",
+        "[tracks] language lists 'conv', which is not in that track",
+    ),
+    (
+        "track list with a package that does not exist",
+        _edit("tox.ini", "language = tensor layers", "language = tensor layers attn"),
+        "tox.ini",
+        "[tracks] language lists 'attn', but packages/tinytorch-attn does not exist",
+    ),
+    (
+        "track env that does not install its list",
+        _edit("tox.ini", "install {[tracks]language}", "install tensor layers"),
+        "tox.ini",
+        "env 'language' does not run `python -m tools install {[tracks]language}` in commands_pre",
+    ),
+    (
+        "package env that does not install with its declared dependencies",
+        _edit(
+            "tox.ini",
+            "[testenv:{tensor,layers,conv,prof}]",
+            "[testenv:{tensor,layers,conv,prof}]\n"
+            "commands_pre = python -m tools install {env_name}",
+        ),
+        "tox.ini",
+        "env 'conv' does not run `python -m tools install --with-deps {env_name}` in commands_pre",
+    ),
+    (
+        "track env that does not run its milestones",
+        _edit("tox.ini", "--quick --track vision", "--quick --track language"),
+        "tox.ini",
+        "env 'vision' does not run `python -m tools milestones --quick --track vision` in commands",
+    ),
+    (
+        "env left out of env_list",
+        _edit("tox.ini", "    language\n\n", "\n"),
+        "tox.ini",
+        "env 'language' is not in env_list",
+    ),
+    (
+        "no tox.ini",
+        _remove("tox.ini"),
+        "tox.ini",
+        "cannot read it",
+    ),
+    # (d) milestone pins
+    (
+        "pin that is not exact",
+        _edit(REQS, "tinytorch-layers==0.1.0", "tinytorch-layers>=0.1.0"),
+        REQS + ":3",
+        "is not an exact ==X.Y.Z pin",
+    ),
+    (
+        "pin of a version that does not exist",
+        _edit(REQS, "tinytorch-layers==0.1.0", "tinytorch-layers==0.2.0"),
+        REQS + ":3",
+        "pins tinytorch-layers==0.2.0, but the versions that exist are 0.1.0",
+    ),
+    (
+        "pins missing part of the closure",
+        _edit(REQS, "tinytorch-tensor==0.1.0\n", ""),
+        REQS,
+        "does not pin tinytorch-tensor, which tinytorch-layers needs",
+    ),
+    (
+        "pin of something not a workspace package",
+        _edit(REQS, "tinytorch-tensor==0.1.0", "tinytorch-tensor==0.1.0\ntorch==2.0.0"),
+        REQS + ":3",
+        "pins torch, which is not a module package",
+    ),
+    (
+        "pin of a module whose package does not exist",
+        _edit(REQS, "tinytorch-layers==0.1.0", "tinytorch-layers==0.1.0\ntinytorch-attn==0.1.0"),
+        REQS + ":4",
+        "pins tinytorch-attn, which has no package in packages/",
+    ),
+    (
+        "milestone importing what it does not pin",
+        _edit("milestones/1957_demo/main.py", "from tinytorch.layers", "from tinytorch.conv"),
+        "milestones/1957_demo/main.py:1",
+        "imports tinytorch.conv, which requirements.txt does not pin",
+    ),
+    (
+        "milestone without a README",
+        _remove("milestones/1957_demo/README.md"),
+        "milestones/1957_demo/README.md",
+        "missing",
+    ),
+    (
+        "unparsable pin",
+        _edit(REQS, "tinytorch-layers==0.1.0", "tinytorch-layers @ https://example.com/x.whl"),
+        REQS + ":3",
+        "cannot parse requirement",
+    ),
+    # (e) namespace layout
+    (
+        "src/tinytorch/__init__.py",
+        _write(PKG.format("layers") + "/src/tinytorch/__init__.py", ""),
+        PKG.format("layers") + "/src/tinytorch/__init__.py",
+        "must not exist: tinytorch is a PEP 420 namespace",
+    ),
+    (
+        "missing py.typed",
+        _remove(PKG.format("conv") + "/src/tinytorch/conv/py.typed"),
+        PKG.format("conv") + "/src/tinytorch/conv/py.typed",
+        "missing",
+    ),
+    (
+        "a package shipping another module's namespace",
+        _write(PKG.format("conv") + "/src/tinytorch/layers/extra.py", "X = 1\n"),
+        PKG.format("conv") + "/src/tinytorch/layers",
+        "may ship only tinytorch.conv",
+    ),
+    # packages that are not modules
+    (
+        "unknown package with code",
+        _write("packages/tinytorch-extras/src/tinytorch/extras/__init__.py", "X = 1\n"),
+        "packages/tinytorch-extras",
+        "neither a module of the graph nor a track's meta package",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("plant", "where", "what"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_planted_violation_is_caught_where_it_is(
+    tmp_path: Path, plant: Plant, where: str, what: str
+) -> None:
+    root = make_workspace(tmp_path)
+    plant(root)
+    found = [str(v) for v in violations(root)]
+    assert any(line.startswith(f"{where}: ") and what in line for line in found), found
+
+
+def test_releases_file_makes_an_older_pin_valid(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    edit(root / REQS, "tinytorch-tensor==0.1.0", "tinytorch-tensor==0.0.9")
+    edit(root / PYPROJECT.format("layers"), "tinytorch-tensor>=0.1.0", "tinytorch-tensor>=0.0.9")
+    assert [str(v) for v in violations(root)] == [
+        f"{REQS}:2: pins tinytorch-tensor==0.0.9, but the versions that exist are 0.1.0"
+    ]
+    write(root / "releases.toml", '[tinytorch-tensor]\n"0.0.9" = "abc123"\n')
+    assert violations(root) == []
+
+
+def test_pins_must_meet_each_others_ranges(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    edit(root / REQS, "tinytorch-tensor==0.1.0", "tinytorch-tensor==0.0.9")
+    write(root / "releases.toml", '[tinytorch-tensor]\n"0.0.9" = "abc123"\n')
+    edit(root / PYPROJECT.format("layers"), "tinytorch-tensor>=0.1.0,<0.2", "tinytorch-tensor>=0.1")
+    found = [str(v) for v in violations(root)]
+    assert found == [
+        f"{REQS}: pins tinytorch-tensor==0.0.9, but tinytorch-layers==0.1.0 requires "
+        "'tinytorch-tensor>=0.1'"
+    ]
+
+
+def test_meta_package_depends_on_exactly_its_track(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    meta = root / "packages" / "tinytorch-language"
+    write(
+        meta / "pyproject.toml",
+        '[project]\nname = "tinytorch-language"\nversion = "0.1.0"\n'
+        'dependencies = ["tinytorch-tensor>=0.1.0,<0.2", "tinytorch-layers>=0.1.0,<0.2"]\n',
+    )
+    found = [str(v) for v in violations(root)]
+    # attn is in the language track but has no package: the meta package cannot list it yet.
+    assert found == [
+        "packages/tinytorch-language/pyproject.toml: dependencies lack tinytorch-attn, "
+        "which the module graph requires"
+    ]
+    add_package(root, "attn", ["layers"], "from tinytorch.layers import Linear\n")
+    edit(
+        meta / "pyproject.toml",
+        '"tinytorch-layers',
+        '"tinytorch-attn>=0.1.0,<0.2", "tinytorch-layers',
+    )
+    edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
+    edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
+    edit(root / "tox.ini", "language = tensor layers", "language = tensor layers attn")
+    assert violations(root) == []
+    write(meta / "src" / "tinytorch" / "language" / "__init__.py", "")
+    assert [str(v) for v in violations(root)] == [
+        "packages/tinytorch-language: the meta package of track 'language' must carry no code"
+    ]
+
+
+def test_packages_without_code_outside_the_graph_are_ignored(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    write(root / "packages" / "tinytorch-docs" / "README.md", "# docs\n")
+    assert violations(root) == []
+
+
+def test_the_real_repository_passes() -> None:
+    found = [str(v) for v in violations(REPO)]
+    assert found == [], "\n".join(found)

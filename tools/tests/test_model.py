@@ -1,0 +1,210 @@
+"""The shared model: graph, requirements and versions, tox.ini parsing, import finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.graph import Graph, ToolError
+from tools.imports import tinytorch_imports
+from tools.tests.fake import make_workspace, write
+from tools.toxini import ToxConfig, expand
+from tools.versions import available_versions, source_for
+from tools.workspace import Requirement, find_milestone, satisfies
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _table(*modules: dict[str, Any]) -> dict[str, Any]:
+    return {"tracks": ["a", "b"], "module": list(modules)}
+
+
+def test_real_graph_matches_design_md() -> None:
+    graph = Graph.load(REPO)
+    assert len(graph.modules) == 20
+    assert list(graph.modules)[:3] == ["tensor", "activations", "layers"]
+    assert graph.track("vision") == [
+        *["tensor", "activations", "layers", "losses", "autograd", "optimizers", "training"],
+        *["dataloader", "convolutions", "profiling", "quantization", "compression"],
+        *["memoization", "acceleration", "benchmarking"],
+    ]
+    assert len(graph.track("full")) == 20
+    assert graph.dependencies("autograd") == {"tensor", "activations", "layers", "losses"}
+    assert "convolutions" not in graph.closure(["profiling"])
+    assert graph.extra_modules("profiling", ["vision"]) == graph.closure(["convolutions"])
+    assert "transformers" in graph.extra_modules("profiling")
+    assert graph.module_of("tinytorch-tensor") == "tensor"
+    assert graph.module_of("tinytorch-vision") is None
+
+
+def test_closure_follows_every_path() -> None:
+    graph = Graph.from_table(
+        _table(
+            {"number": 1, "name": "x", "tracks": ["a"]},
+            {"number": 2, "name": "y", "depends": ["x"], "tracks": ["a"]},
+            {"number": 3, "name": "z", "depends": ["x"], "tracks": ["b"]},
+            {"number": 4, "name": "w", "depends": ["y", "z"], "tracks": ["a", "b"]},
+        )
+    )
+    assert graph.closure(["w"]) == {"w", "x", "y", "z"}
+    assert graph.dependencies("y") == {"x"}
+    assert graph.track("b") == ["z", "w"]
+    assert graph.ordered(["w", "x", "q"]) == ["x", "w", "q"]
+
+
+@pytest.mark.parametrize(
+    ("modules", "error"),
+    [
+        (
+            [{"number": 1, "name": "x", "depends": ["y"], "tracks": ["a"]}],
+            "names unknown ['y']",
+        ),
+        (
+            [
+                {"number": 1, "name": "x", "depends": ["y"], "tracks": ["a"]},
+                {"number": 2, "name": "y", "depends": ["x"], "tracks": ["a"]},
+            ],
+            "cycle",
+        ),
+        ([{"number": 1, "name": "x", "tracks": ["c"]}], "unknown tracks ['c']"),
+        (
+            [{"number": 1, "name": "x", "tracks": ["a"]}, {"number": 2, "name": "x"}],
+            "defined twice",
+        ),
+    ],
+)
+def test_broken_graph_is_rejected(modules: list[dict[str, Any]], error: str) -> None:
+    with pytest.raises(ToolError, match=error.replace("[", r"\[").replace("]", r"\]")):
+        Graph.from_table(_table(*modules))
+
+
+def test_missing_graph_table_names_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
+    with pytest.raises(ToolError, match=r"pyproject.toml: no \[tool.tinytorch\] table"):
+        Graph.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("version", "spec", "ok"),
+    [
+        ("0.1.0", ">=0.1.0,<0.2", True),
+        ("0.1.9", ">=0.1.0,<0.2", True),
+        ("0.2.0", ">=0.1.0,<0.2", False),
+        ("0.0.9", ">=0.1.0,<0.2", False),
+        ("0.1", "==0.1.0", True),
+        ("0.1.1", "==0.1.0", False),
+        ("0.1.1", "!=0.1.0", True),
+        ("1.4.2", "~=1.4", True),
+        ("2.0", "~=1.4", False),
+        ("0.1.7", "==0.1.*", True),
+        ("0.2.0", "==0.1.*", False),
+        ("3.0", "", True),
+        ("1.0", ">1.0", False),
+        ("1.0", "<=1.0", True),
+    ],
+)
+def test_specifiers(version: str, spec: str, ok: bool) -> None:
+    assert satisfies(version, spec) is ok
+
+
+def test_requirement_parsing() -> None:
+    r = Requirement.parse('Tinytorch_Losses[fast,x] (>=0.1.0, <0.2) ; extra == "vision"')
+    assert (r.name, r.extras, r.specifier, r.marker) == (
+        "tinytorch-losses",
+        ("fast", "x"),
+        ">=0.1.0,<0.2",
+        'extra == "vision"',
+    )
+    assert r.is_sibling
+    assert Requirement.parse("tinytorch-tensor==0.1.0").pinned() == "0.1.0"
+    assert Requirement.parse("tinytorch-tensor>=0.1.0").pinned() is None
+    with pytest.raises(ValueError, match="cannot parse"):
+        Requirement.parse("tinytorch-tensor @ file:///x")
+    with pytest.raises(ValueError, match="unsupported specifier"):
+        Requirement.parse("tinytorch-tensor>=0.1.0rc1")
+
+
+def test_version_sources(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    assert available_versions(root, "tinytorch-tensor") == {"0.1.0"}
+    assert source_for(root, "tinytorch-tensor", "0.1.0").tree == root / "packages/tinytorch-tensor"
+    with pytest.raises(ToolError, match=r"tinytorch-tensor==0.2.0 is pinned, .* exist are 0.1.0"):
+        source_for(root, "tinytorch-tensor", "0.2.0")
+    with pytest.raises(ToolError, match="packages/tinytorch-attn does not exist"):
+        source_for(root, "tinytorch-attn", "0.1.0")
+    write(root / "releases.toml", '[tinytorch-tensor]\n"0.0.5" = "deadbeef"\n')
+    assert available_versions(root, "tinytorch-tensor") == {"0.0.5", "0.1.0"}
+    with pytest.raises(ToolError, match="released at commit deadbeef"):
+        source_for(root, "tinytorch-tensor", "0.0.5")
+
+
+def test_expand_generative_names() -> None:
+    assert expand("{a,b}") == ["a", "b"]
+    assert expand("lint") == ["lint"]
+    assert expand("py3{10,11}-{x, y}") == ["py310-x", "py310-y", "py311-x", "py311-y"]
+
+
+def test_tox_config(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    tox = ToxConfig.read(root / "tox.ini")
+    assert set(tox.envs) == {"tensor", "layers", "conv", "prof", "vision", "language", "lint"}
+    assert tox.envs["conv"] == "testenv:{tensor,layers,conv,prof}"
+    assert tox.env_list == ["lint", "tensor", "layers", "conv", "prof", "vision", "language"]
+    assert tox.tracks == {
+        "vision": ["tensor", "layers", "conv", "prof"],
+        "language": ["tensor", "layers"],
+    }
+
+
+def test_real_tox_ini_lists_modules_01_to_13() -> None:
+    tox = ToxConfig.read(REPO / "tox.ini")
+    graph = Graph.load(REPO)
+    first13 = [m.name for m in graph.modules.values() if m.number <= 13]
+    assert [e for e in tox.env_list if e in graph] == first13
+    assert set(tox.env_list) == set(tox.envs)
+    for track in graph.tracks:
+        assert tox.tracks[track] == [m for m in graph.track(track) if m in first13]
+
+
+def test_imports_found_and_guards(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    file = write(
+        src / "tinytorch" / "prof" / "sub" / "m.py",
+        "import os, tinytorch.a.b as ab\n"
+        "from tinytorch import c, d\n"
+        "from ... import e\n"
+        "from .. import f\n"
+        "from . import g\n"
+        "try:\n    import tinytorch.h\nexcept (ValueError, ImportError):\n    pass\n"
+        "try:\n    import tinytorch.i\nexcept ValueError:\n    import tinytorch.j\n"
+        "class K:\n    import tinytorch.k\n"
+        "async def f():\n    __import__('tinytorch.l')\n"
+        "import typing\n"
+        "if typing.TYPE_CHECKING:\n    import tinytorch.m\nelse:\n    import tinytorch.n\n",
+    )
+    found = [(r.target, r.line, r.guarded) for r in tinytorch_imports(file, src)]
+    assert found == [
+        ("tinytorch.a.b", 1, False),
+        ("tinytorch.c", 2, False),
+        ("tinytorch.d", 2, False),
+        ("tinytorch.e", 3, False),
+        ("tinytorch.prof", 4, False),
+        ("tinytorch.prof.sub", 5, False),
+        ("tinytorch.h", 7, True),
+        ("tinytorch.i", 11, False),
+        ("tinytorch.j", 13, False),
+        ("tinytorch.k", 15, False),
+        ("tinytorch.l", 17, True),
+        ("tinytorch.m", 20, True),
+        ("tinytorch.n", 22, False),
+    ]
+
+
+def test_find_milestone_by_name_with_or_without_year(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    assert find_milestone(root, "demo").name == "1957_demo"
+    assert find_milestone(root, "1957_demo").name == "1957_demo"
+    with pytest.raises(ToolError, match=r"no milestone 'nope'.*1957_demo"):
+        find_milestone(root, "nope")

@@ -1,0 +1,294 @@
+"""What the workspace holds on disk: packages, their pyproject metadata, milestones and their pins.
+
+Also the small subset of PEP 440/508 the workspace uses (``name[extra]>=X.Y.Z,<X.Y; marker``), so
+that the tools need nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.graph import DIST_PREFIX, Graph, ToolError, load_toml
+
+_REQUIREMENT = re.compile(
+    r"""^\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*
+    (?:\[(?P<extras>[^\]]*)\])?\s*
+    \(?(?P<spec>[^;()]*?)\)?\s*
+    (?:;(?P<marker>.*))?$""",
+    re.VERBOSE,
+)
+_CLAUSE = re.compile(r"^(===|==|!=|>=|<=|~=|>|<)\s*([0-9][0-9.]*(?:\.\*)?)$")
+_VERSION = re.compile(r"^[0-9]+(?:\.[0-9]+)*$")
+
+
+def normalize(name: str) -> str:
+    """A distribution name in PEP 503 normal form: ``Tinytorch_Tensor`` -> ``tinytorch-tensor``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """A release version as a tuple of ints; the workspace uses no pre- or post-releases.
+
+    >>> parse_version("0.10.2") > parse_version("0.9")
+    True
+    """
+    if not _VERSION.match(text.strip()):
+        raise ValueError(f"version {text!r} is not of the form X.Y.Z")
+    return tuple(int(part) for part in text.strip().split("."))
+
+
+def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    width = max(len(a), len(b))
+    return a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
+
+
+def satisfies(version: str, specifier: str) -> bool:
+    """Whether ``version`` meets every clause of ``specifier`` (==, !=, >=, <=, >, <, ~=, ==X.*).
+
+    >>> satisfies("0.1.3", ">=0.1.0,<0.2")
+    True
+    >>> satisfies("0.2.0", ">=0.1.0,<0.2")
+    False
+    """
+    have = parse_version(version)
+    for raw in specifier.split(","):
+        clause = raw.strip()
+        if not clause:
+            continue
+        match = _CLAUSE.match(clause)
+        if not match:
+            raise ValueError(f"version specifier {clause!r} is not one the workspace supports")
+        op, text = match.groups()
+        if text.endswith(".*"):
+            prefix = parse_version(text[:-2])
+            same = (have + (0,) * len(prefix))[: len(prefix)] == prefix
+            if op not in ("==", "!="):
+                raise ValueError(f"version specifier {clause!r}: a wildcard needs == or !=")
+            ok = same if op == "==" else not same
+        elif op == "~=":
+            want = parse_version(text)
+            if len(want) < 2:
+                raise ValueError(f"version specifier {clause!r}: ~= needs at least X.Y")
+            left, right = _padded(have, want)
+            ok = left >= right and have[: len(want) - 1] == want[:-1]
+        else:
+            left, right = _padded(have, parse_version(text))
+            ok = {
+                "==": left == right,
+                "===": version.strip() == text,
+                "!=": left != right,
+                ">=": left >= right,
+                "<=": left <= right,
+                ">": left > right,
+                "<": left < right,
+            }[op]
+        if not ok:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One dependency line: a normalized name, extras, a specifier (no spaces) and a marker.
+
+    >>> r = Requirement.parse("tinytorch-losses[fast] >= 0.1.0, <0.2")
+    >>> r.name, r.extras, r.specifier
+    ('tinytorch-losses', ('fast',), '>=0.1.0,<0.2')
+    """
+
+    name: str
+    extras: tuple[str, ...]
+    specifier: str
+    marker: str
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Requirement:
+        """Parse one requirement string; ``ValueError`` when it is not one."""
+        match = _REQUIREMENT.match(text)
+        if not match or "@" in (match["spec"] or ""):
+            raise ValueError(f"cannot parse requirement {text!r}")
+        spec = re.sub(r"\s+", "", match["spec"] or "")
+        for clause in filter(None, spec.split(",")):
+            if not _CLAUSE.match(clause):
+                raise ValueError(f"requirement {text!r}: unsupported specifier {clause!r}")
+        extras = tuple(e.strip() for e in (match["extras"] or "").split(",") if e.strip())
+        marker = (match["marker"] or "").strip()
+        return cls(normalize(match["name"]), extras, spec, marker, text.strip())
+
+    @property
+    def is_sibling(self) -> bool:
+        """Whether this names a TinyTorch distribution."""
+        return self.name.startswith(DIST_PREFIX)
+
+    def admits(self, version: str) -> bool:
+        """Whether ``version`` satisfies this requirement's specifier."""
+        return satisfies(version, self.specifier)
+
+    def pinned(self) -> str | None:
+        """The version of an exact ``==X.Y.Z`` pin, else None."""
+        match = re.fullmatch(r"==([0-9]+(?:\.[0-9]+)*)", self.specifier)
+        return match[1] if match else None
+
+
+@dataclass(frozen=True)
+class Package:
+    """One distribution under ``packages/``, as its ``pyproject.toml`` declares it."""
+
+    path: Path
+    name: str
+    version: str
+    dependencies: tuple[Requirement, ...]
+    optional: Mapping[str, tuple[Requirement, ...]]
+
+    @property
+    def pyproject(self) -> Path:
+        """The package's ``pyproject.toml``."""
+        return self.path / "pyproject.toml"
+
+    def sibling_dependencies(self) -> dict[str, Requirement]:
+        """The runtime requirements on TinyTorch distributions, by name."""
+        return {r.name: r for r in self.dependencies if r.is_sibling}
+
+
+def _requirements(value: Any, where: str) -> tuple[Requirement, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ToolError(f"{where}: expected a list of requirement strings")
+    try:
+        return tuple(Requirement.parse(v) for v in value)
+    except ValueError as e:
+        raise ToolError(f"{where}: {e}") from e
+
+
+def read_package(path: Path) -> Package:
+    """Read ``path/pyproject.toml``; ``ToolError`` naming the file when it is unusable."""
+    pyproject = path / "pyproject.toml"
+    if not pyproject.is_file():
+        raise ToolError(f"{pyproject}: missing (every directory in packages/ is a distribution)")
+    project = load_toml(pyproject).get("project")
+    if not isinstance(project, dict):
+        raise ToolError(f"{pyproject}: no [project] table")
+    name, version = project.get("name"), project.get("version")
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise ToolError(f"{pyproject}: [project] needs a static name and version")
+    try:
+        parse_version(version)
+    except ValueError as e:
+        raise ToolError(f"{pyproject}: {e}") from e
+    raw_optional = project.get("optional-dependencies", {})
+    if not isinstance(raw_optional, dict):
+        raise ToolError(f"{pyproject}: [project.optional-dependencies] must be a table")
+    return Package(
+        path=path,
+        name=normalize(name),
+        version=version,
+        dependencies=_requirements(project.get("dependencies", []), f"{pyproject}: dependencies"),
+        optional={
+            extra: _requirements(reqs, f"{pyproject}: optional-dependencies.{extra}")
+            for extra, reqs in raw_optional.items()
+        },
+    )
+
+
+def package_dirs(root: Path) -> list[Path]:
+    """Every directory under ``packages/``, sorted (hidden and cache directories skipped)."""
+    base = root / "packages"
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def module_packages(root: Path, graph: Graph) -> dict[str, Path]:
+    """The module packages present, ``packages/tinytorch-<module>``, by module, in graph order."""
+    found = {
+        p.name[len(DIST_PREFIX) :]: p
+        for p in package_dirs(root)
+        if p.name.startswith(DIST_PREFIX) and p.name[len(DIST_PREFIX) :] in graph
+    }
+    return {name: found[name] for name in graph.ordered(found)}
+
+
+def module_package(root: Path, graph: Graph, name: str) -> Package:
+    """The package of module ``name`` (``tensor`` or ``tinytorch-tensor``), or ToolError."""
+    module = name[len(DIST_PREFIX) :] if name.startswith(DIST_PREFIX) else name
+    if module not in graph:
+        raise ToolError(f"{name!r} is not a module of the graph ({', '.join(graph.modules)})")
+    path = root / "packages" / (DIST_PREFIX + module)
+    if not path.is_dir():
+        raise ToolError(f"{path.relative_to(root)}: no such package in this workspace")
+    return read_package(path)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One ``milestones/<year>_<name>/`` folder: main.py, requirements.txt, README.md."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        """The folder name, for example ``1957_perceptron``."""
+        return self.path.name
+
+    @property
+    def main(self) -> Path:
+        """The script the milestone runs."""
+        return self.path / "main.py"
+
+    @property
+    def requirements(self) -> Path:
+        """Its exact pins, one per line, the full dependency closure."""
+        return self.path / "requirements.txt"
+
+    def pin_lines(self) -> list[tuple[int, str]]:
+        """The requirement lines (comments and blanks dropped) with their line numbers."""
+        try:
+            lines = self.requirements.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ToolError(f"{self.requirements}: cannot read it: {e.strerror}") from e
+        stripped = ((n, raw.split("#", 1)[0].strip()) for n, raw in enumerate(lines, start=1))
+        return [(n, line) for n, line in stripped if line]
+
+    def pins(self) -> list[tuple[int, Requirement]]:
+        """The parsed requirement lines with their line numbers; ToolError on an unparsable one."""
+        out: list[tuple[int, Requirement]] = []
+        for number, line in self.pin_lines():
+            try:
+                out.append((number, Requirement.parse(line)))
+            except ValueError as e:
+                raise ToolError(f"{self.requirements}:{number}: {e}") from e
+        return out
+
+    def pinned_modules(self, graph: Graph) -> dict[str, str]:
+        """Module name -> pinned version, for the pins that name a module of the graph."""
+        out: dict[str, str] = {}
+        for _, req in self.pins():
+            module, version = graph.module_of(req.name), req.pinned()
+            if module is not None and version is not None:
+                out[module] = version
+        return out
+
+
+def milestones(root: Path) -> list[Milestone]:
+    """Every milestone folder, in name (so year) order."""
+    base = root / "milestones"
+    if not base.is_dir():
+        return []
+    return [
+        Milestone(p)
+        for p in sorted(base.iterdir())
+        if p.is_dir() and not p.name.startswith((".", "_"))
+    ]
+
+
+def find_milestone(root: Path, name: str) -> Milestone:
+    """The milestone called ``name``: its folder name, or that name without the year."""
+    found = [m for m in milestones(root) if name in (m.name, m.name.partition("_")[2])]
+    if len(found) != 1:
+        known = ", ".join(m.name for m in milestones(root)) or "none"
+        raise ToolError(f"no milestone {name!r} under milestones/ (there are: {known})")
+    return found[0]
