@@ -16,6 +16,7 @@ Example:
 from tinytorch.autograd import rules
 from tinytorch.autograd.engine import backward, topological_order
 from tinytorch.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinytorch.autograd.gradcheck import gradcheck
 from tinytorch.tensor.graph import register_backward_engine
 
 register_backward_engine(backward)
@@ -23,6 +24,7 @@ register_backward_engine(backward)
 __all__ = [
     "backward",
     "enable_grad",
+    "gradcheck",
     "is_grad_enabled",
     "no_grad",
     "rules",

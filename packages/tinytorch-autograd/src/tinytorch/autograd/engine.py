@@ -47,24 +47,26 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
     pending: dict[int, Array] = {id(root): gradient}
     for t in topological_order(root):
         grad = pending.pop(id(t), None)
-        if grad is None:
-            continue
         node = t._node
         if node is None:
-            _accumulate(t, grad)
+            if grad is not None:
+                _accumulate(t, grad)
             continue
-        if not node.inputs:
-            raise RuntimeError(
-                f"backward: the graph through op {node.op!r} was already freed by an earlier "
-                "backward(); pass retain_graph=True to the first call to backward twice"
-            )
-        input_grads = gradient_rule(node.op)(grad, node)
-        for x, g in zip(node.inputs, input_grads, strict=True):
-            if g is None or not x.requires_grad:
-                continue
-            key = id(x)
-            previous = pending.get(key)
-            pending[key] = g if previous is None else previous + g
+        if grad is not None:
+            if not node.inputs:
+                raise RuntimeError(
+                    f"backward: the graph through op {node.op!r} was already freed by an earlier "
+                    "backward(); pass retain_graph=True to the first call to backward twice"
+                )
+            input_grads = gradient_rule(node.op)(grad, node)
+            for x, g in zip(node.inputs, input_grads, strict=True):
+                if g is None or not x.requires_grad:
+                    continue
+                key = id(x)
+                previous = pending.get(key)
+                pending[key] = g if previous is None else previous + g
+        # Freed even where no gradient arrived (a rule returned None for it): a root kept
+        # alive for logging must not keep its whole graph alive too.
         if not retain_graph:
             node.inputs = ()
             node.attrs = {}

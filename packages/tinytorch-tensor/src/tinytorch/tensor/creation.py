@@ -68,8 +68,19 @@ def _rng(generator: Generator | None) -> np.random.Generator:
 def tensor(
     data: TensorLike, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
 ) -> Tensor:
-    """A new tensor from a list, number or array (``torch.tensor``); floats become float32."""
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    """A new tensor from a list, number or array (``torch.tensor``); floats become float32.
+
+    Like ``torch.tensor`` it always copies: use :func:`from_numpy` to share an array's memory.
+
+    Example:
+        >>> tensor([[1, 2], [3, 4]]).dtype
+        dtype('int64')
+    """
+    source = data.data if isinstance(data, Tensor) else data
+    t = Tensor(data, dtype=dtype)
+    if isinstance(source, np.ndarray) and np.may_share_memory(t.data, source):
+        t.data = t.data.copy()
+    return t.requires_grad_(requires_grad)
 
 
 def from_numpy(array: npt.NDArray[Any]) -> Tensor:

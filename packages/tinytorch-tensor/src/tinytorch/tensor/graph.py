@@ -190,4 +190,5 @@ def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if kept:
         grad = grad.sum(axis=kept, keepdims=True)
-    return np.ascontiguousarray(grad) if grad.shape == shape else grad.reshape(shape)
+    # asarray, not ascontiguousarray: a full sum gives a NumPy scalar, which must stay 0-d.
+    return np.asarray(grad) if grad.shape == shape else grad.reshape(shape)
