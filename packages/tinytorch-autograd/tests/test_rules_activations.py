@@ -59,7 +59,9 @@ def test_gelu_exact_derivative_values():
     ]
     np.testing.assert_allclose(x.grad.data, want, rtol=1e-13, atol=1e-16)
     # PyTorch 2.13 (float64) agrees: gelu'(-1) = -0.0833154..., gelu'(1) = 1.0833154...
-    np.testing.assert_allclose(x.grad.data[[2, 6]], [-0.08331547058768635, 1.0833154705876864])
+    np.testing.assert_allclose(
+        x.grad.data[[2, 6]], [-0.08331547058768635, 1.0833154705876864], rtol=1e-13
+    )
 
 
 def test_gelu_tanh_derivative_values():

@@ -106,7 +106,8 @@ def _accumulate(leaf: Tensor, grad: Array) -> None:
             "(a gradient rule returned the wrong shape)"
         )
     if leaf.grad is None:
-        # A copy: rules may hand out views of shared or read-only arrays.
-        leaf.grad = Tensor(np.array(grad, dtype=leaf.dtype))
+        # A C-ordered copy: rules may hand out views of shared or read-only arrays, and a
+        # transposed view (the weight gradient of x @ W.T) would slow every optimizer update.
+        leaf.grad = Tensor(np.array(grad, dtype=leaf.dtype, order="C"))
     else:
         leaf.grad = Tensor(leaf.grad.data + grad.astype(leaf.dtype, copy=False))
