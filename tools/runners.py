@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.benchmark import thread_environment
 from tools.graph import DIST_PREFIX, Graph, ToolError
 from tools.workspace import milestones, module_package, module_packages
 
@@ -77,8 +78,16 @@ def typecheck(root: Path) -> int:
     return status
 
 
-def bench(root: Path, names: Sequence[str]) -> int:
-    """Run ``packages/tinytorch-NAME/benchmarks/bench_*.py`` (every package's when no name)."""
+def bench(
+    root: Path, names: Sequence[str], *, quick: bool = False, threads: int | None = None
+) -> int:
+    """Run ``packages/tinytorch-NAME/benchmarks/bench_*.py`` (every package's when no name).
+
+    Each script runs from the root with the root on ``PYTHONPATH``, so that it can import the
+    shared harness, ``tools.benchmark``. ``quick`` and ``threads`` become the harness's
+    ``--quick`` and ``--threads N`` options of every script; with ``threads`` the BLAS thread
+    variables are set here too, so that NumPy starts with them (see ``tools/benchmark.py``).
+    """
     graph = Graph.load(root)
     if names:
         dirs = [module_package(root, graph, n).path for n in names]
@@ -88,12 +97,20 @@ def bench(root: Path, names: Sequence[str]) -> int:
     if not scripts:
         print("no benchmark scripts (packages/tinytorch-*/benchmarks/bench_*.py)")
         return 0
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    options = ["--quick"] if quick else []
+    if threads is not None:
+        options += ["--threads", str(threads)]
+        if threads > 0:
+            env.update(thread_environment(threads))
     failed = []
     for script in scripts:
         shown = script.relative_to(root).as_posix()
-        print(f"== {shown}", flush=True)
+        cmd = [sys.executable, shown, *options]
+        print(f"== {' '.join([shown, *options])}", flush=True)
         start = time.perf_counter()
-        code = subprocess.run([sys.executable, shown], cwd=root, check=False).returncode
+        code = subprocess.run(cmd, cwd=root, env=env, check=False).returncode
         print(
             f"== {shown}: {'ok' if code == 0 else f'FAILED ({code})'} "
             f"in {time.perf_counter() - start:.1f} s",

@@ -1,6 +1,6 @@
 """Forward cost of each activation on a transformer-MLP-sized batch, beside PyTorch if installed.
 
-Run:  python packages/tinytorch-activations/benchmarks/bench_activations.py [--repeats N]
+Run:  python -m tools bench activations   (or this file directly: [--repeats N] [--threads N])
 
 The input is (256, 1024) float32 (256 tokens through a 1024-wide hidden layer), the size where
 the choice of formula shows: exact GELU through erfc vs its tanh approximation, softmax with its
@@ -10,41 +10,26 @@ the same data and shown as a ratio.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
 import tinytorch.activations as A
 from tinytorch.tensor import Generator, randn
 
-try:
-    import torch
-except ImportError:  # PyTorch is a point of comparison, never a dependency
-    torch = None
-
-
-def median_seconds(fn: Callable[[], Any], repeats: int, number: int = 5) -> float:
-    fn()
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter() - start) / number)
-    return statistics.median(runs)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
-    args = parser.parse_args()
+    args = bench.parse(bench.parser(__doc__, repeats=9))
+    repeats = args.repeats
+    torch = bench.optional_torch()
 
     x = randn(256, 1024, generator=Generator(0))
-    ours: dict[str, Callable[[], Any]] = {
+    ours: dict[str, Callable[[], object]] = {
         "relu": lambda: A.relu(x),
         "leaky_relu": lambda: A.leaky_relu(x),
         "sigmoid": lambda: A.sigmoid(x),
@@ -54,7 +39,7 @@ def main() -> None:
         "softmax": lambda: A.softmax(x),
         "log_softmax": lambda: A.log_softmax(x),
     }
-    theirs: dict[str, Callable[[], Any]] = {}
+    theirs: dict[str, Callable[[], object]] = {}
     if torch is not None:
         tx = torch.from_numpy(x.data)
         fn = torch.nn.functional
@@ -69,22 +54,26 @@ def main() -> None:
             "log_softmax": lambda: fn.log_softmax(tx, dim=-1),
         }
 
-    base = median_seconds(lambda: np.maximum(x.data, 0), args.repeats)
-    torch_text = f", torch {torch.__version__}" if torch else ", torch not installed"
-    print(f"(256, 1024) float32 forward, median of {args.repeats} runs; numpy {np.__version__}")
-    print(f"{torch_text[2:]}; np.maximum(x, 0) alone takes {base * 1e6:.0f} us\n")
-    header = f"  {'op':<14}{'us':>9}{'/ relu':>9}{'torch us':>10}{'/ torch':>9}"
-    print(header)
-    print("  " + "-" * (len(header) - 2))
-    relu_time = None
+    print(bench.environment())
+    base = bench.measure(lambda: np.maximum(x.data, 0), repeat=repeats, number=5)
+    print(f"np.maximum(x, 0) alone takes {bench.format_time(base, 'us', 0)} us\n")
+    rows = []
+    relu = None
     for name, f in ours.items():
-        t = median_seconds(f, args.repeats)
-        relu_time = relu_time or t
-        line = f"  {name:<14}{t * 1e6:>9.0f}{t / relu_time:>9.1f}"
-        if name in theirs:
-            tt = median_seconds(theirs[name], args.repeats)
-            line += f"{tt * 1e6:>10.0f}{t / tt:>9.2f}"
-        print(line)
+        t = bench.measure(f, repeat=repeats, number=5)
+        relu = relu or t
+        theirs_t = bench.measure(theirs[name], repeat=repeats, number=5) if name in theirs else None
+        rows.append(
+            (
+                name,
+                bench.format_time(t, "us", 0),
+                bench.format_ratio(t, relu, 1),
+                bench.format_time(theirs_t, "us", 0),
+                bench.format_ratio(t, theirs_t),
+            )
+        )
+    title = f"(256, 1024) float32 forward, median of {repeats} runs"
+    print(bench.table(title, ("op", "us", "/ relu", "torch us", "/ torch"), rows))
 
     with np.errstate(over="ignore", invalid="ignore"):
         logits = np.array([100.0, 0.0], dtype=np.float32)

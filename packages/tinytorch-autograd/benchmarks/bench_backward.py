@@ -1,24 +1,19 @@
 """What backward costs: time against the forward, per-node engine overhead, memory of the graph.
 
-Run: ``python -m tools bench autograd`` (single-threaded BLAS, so that the numbers measure the
-work, not the thread pool). Where PyTorch is importable it runs
-the same MLP step in torch (one thread) for comparison.
+Run: ``python -m tools bench autograd`` (or this file directly: [--threads N] [--quick]). BLAS
+and PyTorch run on one thread unless ``--threads`` says otherwise, so that the numbers measure
+the work, not the thread pool. Where PyTorch is importable it runs the same MLP step in torch
+for comparison.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-
 import gc
 import itertools
-import platform
-import time
+import sys
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,23 +21,24 @@ import numpy as np
 import tinytorch.autograd  # noqa: F401  (registers the engine)
 import tinytorch.tensor as tt
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
+
 STEPS = 300
 
 
 def median_times(forward: Callable[[], Any], steps: int) -> tuple[float, float]:
-    """Median seconds of ``forward()`` and of ``.backward()`` on its result, over ``steps``.
+    """Median seconds of ``forward()`` and of ``.backward()`` on its result, over ``steps``
+    (no warm-up: the first steps are part of what a training run pays)."""
 
-    Medians, not means: other processes on a shared machine add long, rare delays.
-    """
-    forward_times, backward_times = [], []
-    for _ in range(steps):
-        start = time.perf_counter()
+    def step(lap: bench.Lap) -> None:
         out = forward()
-        middle = time.perf_counter()
+        lap("forward")
         out.backward()
-        backward_times.append(time.perf_counter() - middle)
-        forward_times.append(middle - start)
-    return float(np.median(forward_times)), float(np.median(backward_times))
+        lap("backward")
+
+    laps = bench.measure_laps(step, repeat=steps, warmup=0)
+    return laps["forward"].median, laps["backward"].median
 
 
 def mlp_params(sizes: tuple[int, ...], seed: int = 0) -> list[np.ndarray]:
@@ -78,11 +74,9 @@ def bench_mlp(sizes: tuple[int, ...], batch: int, steps: int) -> dict[str, tuple
         return mlp_loss(tx, ty, params, lambda h: h.clip(min=0.0))  # type: ignore[no-any-return]
 
     result = {"tinytorch": median_times(forward, steps)}
-    try:
-        import torch  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
+    torch = bench.optional_torch()
+    if torch is None:
         return result
-    torch.set_num_threads(1)
     tparams = [torch.tensor(p, requires_grad=True) for p in mlp_params(sizes)]
     qx, qy = torch.tensor(x), torch.tensor(y)
 
@@ -160,23 +154,33 @@ def graph_memory(sizes: tuple[int, ...], batch: int) -> dict[str, float]:
 
 
 def main() -> None:
-    print(f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs, ", end="")
-    print(f"python {platform.python_version()}, numpy {np.__version__}, 1 BLAS thread")
+    parser = bench.parser(__doc__, threads=1)
+    args = bench.parse(parser)
+    steps, chain_repeats = (30, 2) if args.quick else (STEPS, 5)
+    # PyTorch is not imported yet, and is not until the MLP comparison: the chain comes first.
+    print(bench.environment(torch=False))
     print()
     # First, before torch is imported: a full garbage collection walks every live object, and
     # the 40,000 objects a 10,000-op graph allocates trigger several.
-    fwd, bwd = bench_chain(10_000)
+    fwd, bwd = bench_chain(10_000, chain_repeats)
     print(f"chain of 10,000 ops: forward {fwd * 1e6:.2f} us/op, backward {bwd * 1e6:.2f} us/node")
     print()
-    print("| MLP step, float32 | batch | forward | backward | backward / forward |")
-    print("|---|---|---|---|---|")
+    rows = []
     for sizes, batch in (((8, 16, 1), 4), ((784, 128, 10), 64)):
-        for name, (fwd, bwd) in bench_mlp(sizes, batch, STEPS).items():
-            print(
-                f"| {name} {'-'.join(map(str, sizes))} | {batch} | {fwd * 1e6:.0f} us "
-                f"| {bwd * 1e6:.0f} us | {bwd / fwd:.2f} |"
+        for name, (fwd, bwd) in bench_mlp(sizes, batch, steps).items():
+            rows.append(
+                (
+                    f"{name} {'-'.join(map(str, sizes))}",
+                    str(batch),
+                    f"{bench.format_time(fwd, 'us', 0)} us",
+                    f"{bench.format_time(bwd, 'us', 0)} us",
+                    f"{bwd / fwd:.2f}",
+                )
             )
-    skip, full = bench_input_gradient()
+    header = ("MLP step, float32", "batch", "forward", "backward", "backward / forward")
+    title = f"medians of {steps} steps; {bench.describe_torch(bench.optional_torch())}"
+    print(bench.table(title, header, rows, markdown=True))
+    skip, full = bench_input_gradient(steps=steps)
     print(
         f"MLP 784-128-10, batch 64: backward {skip * 1e6:.0f} us with the input batch a "
         f"constant, {full * 1e6:.0f} us when it requires grad too"

@@ -1,6 +1,6 @@
 """Convolution speed against PyTorch on the CPU (where ``import torch`` works).
 
-Run:  python packages/tinytorch-convolutions/benchmarks/bench_conv.py [--repeats N]
+Run:  python -m tools bench convolutions   (or this file directly: [--repeats N] [--threads N])
 
 1. ``Conv2d`` forward + backward: batch 32, 3 -> 16 channels, 32x32 images, 3x3 kernel,
    padding 1, gradients for the input, the weight and the bias.
@@ -10,18 +10,17 @@ Run:  python packages/tinytorch-convolutions/benchmarks/bench_conv.py [--repeats
 
 Both frameworks run the same weights and data; the goal is a time within 3x of PyTorch's.
 On a machine shared with other work, multithreaded BLAS and OpenMP stall on each other: compare
-single-threaded there, ``OPENBLAS_NUM_THREADS=1 python bench_conv.py --torch-threads 1``.
+single-threaded there, with ``--threads 1``.
 Timings are medians of several runs, the two frameworks interleaved so that load from other
 processes hits both alike.
 """
 
 from __future__ import annotations
 
-import argparse
-import platform
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -33,26 +32,8 @@ from tinytorch.losses import CrossEntropyLoss
 from tinytorch.optimizers import SGD
 from tinytorch.tensor import Generator, Tensor
 
-try:
-    import torch
-except ImportError:  # PyTorch is a point of comparison, never a dependency
-    torch = None
-
-
-def median_ms(fns: dict[str, Callable[[], Any]], repeats: int, number: int) -> dict[str, float]:
-    """Median milliseconds per call of each fn, the contenders interleaved round by round (and
-    taking turns to go first) so that a noisy neighbour slows all of them alike."""
-    for fn in fns.values():
-        fn()  # warm up: first-call allocations, BLAS thread start
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    order = list(fns.items())
-    for r in range(repeats):
-        for name, fn in order[r % len(order) :] + order[: r % len(order)]:
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples[name].append((time.perf_counter() - start) / number)
-    return {name: 1e3 * statistics.median(s) for name, s in samples.items()}
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
 
 
 def lenet5() -> Sequential:
@@ -91,7 +72,7 @@ def digits_lenet() -> Sequential:
     )
 
 
-def torch_copy(model: Sequential) -> Any:
+def torch_copy(torch: ModuleType, model: Sequential) -> Any:
     """The same architecture in PyTorch, holding the same weights."""
     layers: list[Any] = []
     for layer in model:
@@ -119,7 +100,7 @@ def torch_copy(model: Sequential) -> Any:
     return net
 
 
-def bench_conv(repeats: int) -> dict[str, float]:
+def bench_conv(repeats: int, torch: ModuleType | None) -> dict[str, bench.Stats]:
     rng = np.random.default_rng(0)
     x_data = rng.standard_normal((32, 3, 32, 32)).astype(np.float32)
     conv = Conv2d(3, 16, 3, padding=1, generator=Generator(0))
@@ -144,14 +125,16 @@ def bench_conv(repeats: int) -> dict[str, float]:
             t_conv(tx).backward(t_up)
 
         fns["torch"] = theirs
-    return median_ms(fns, repeats, number=5)
+    return bench.compare(fns, repeat=repeats, number=5)
 
 
-def bench_step(model: Sequential, shape: tuple[int, ...], repeats: int) -> dict[str, float]:
+def bench_step(
+    model: Sequential, shape: tuple[int, ...], repeats: int, torch: ModuleType | None
+) -> dict[str, bench.Stats]:
     rng = np.random.default_rng(1)
     x_data = rng.standard_normal(shape).astype(np.float32)
     y_data = rng.integers(0, 10, size=shape[0]).astype(np.int64)
-    t_model = torch_copy(model) if torch is not None else None
+    t_model = torch_copy(torch, model) if torch is not None else None
     x, y = Tensor(x_data), Tensor(y_data)
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn: Module = CrossEntropyLoss()
@@ -173,39 +156,37 @@ def bench_step(model: Sequential, shape: tuple[int, ...], repeats: int) -> dict[
             t_opt.step()
 
         fns["torch"] = theirs
-    return median_ms(fns, repeats, number=5)
+    return bench.compare(fns, repeat=repeats, number=5)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15, help="runs per measurement")
-    parser.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads")
-    args = parser.parse_args()
-    if torch is not None and args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
-    where = f"{platform.processor() or platform.machine()}, numpy {np.__version__}"
-    if torch is not None:
-        where += f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    else:
-        where += ", torch not installed"
-    print(f"bench_conv ({where})")
-    conv = bench_conv(args.repeats)
-    lenet = bench_step(lenet5(), (64, 1, 32, 32), args.repeats)
-    digits = bench_step(digits_lenet(), (32, 1, 8, 8), args.repeats)
-    rows = [
-        ("Conv2d 3->16, 32x32, 3x3 pad 1, batch 32: fwd+bwd", conv),
-        ("LeNet-5 training step, batch 64 of 1x32x32", lenet),
-        ("1998 milestone net step, batch 32 of 1x8x8", digits),
-    ]
-    width = max(len(name) for name, _ in rows)
-    print(f"  {'':<{width}}  {'tinytorch':>10}  {'torch':>10}  {'ratio':>6}")
-    for name, times in rows:
-        ours = times["tinytorch"]
-        theirs = times.get("torch")
-        if theirs is None:
-            print(f"  {name:<{width}}  {ours:8.2f}ms  {'-':>10}  {'-':>6}")
-        else:
-            print(f"  {name:<{width}}  {ours:8.2f}ms  {theirs:8.2f}ms  {ours / theirs:5.2f}x")
+    args = bench.parse(bench.parser(__doc__, repeats=15))
+    repeats = args.repeats
+    torch = bench.optional_torch()
+    print(bench.environment())
+    rows = []
+    for name, times in (
+        ("Conv2d 3->16, 32x32, 3x3 pad 1, batch 32: fwd+bwd", bench_conv(repeats, torch)),
+        (
+            "LeNet-5 training step, batch 64 of 1x32x32",
+            bench_step(lenet5(), (64, 1, 32, 32), repeats, torch),
+        ),
+        (
+            "1998 milestone net step, batch 32 of 1x8x8",
+            bench_step(digits_lenet(), (32, 1, 8, 8), repeats, torch),
+        ),
+    ):
+        ours, theirs = times["tinytorch"], times.get("torch")
+        rows.append(
+            (
+                name,
+                bench.format_time(ours, "ms", 2),
+                bench.format_time(theirs, "ms", 2),
+                bench.format_ratio(ours, theirs),
+            )
+        )
+    title = f"median of {repeats} runs of 5 calls each"
+    print(bench.table(title, ("", "tinytorch ms", "torch ms", "ratio"), rows))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """What batch fetching and vectorized transforms buy over per-sample Python loops.
 
-Run:  python packages/tinytorch-dataloader/benchmarks/bench_dataloader.py [--repeats N]
+Run:  python -m tools bench dataloader   (or this file directly: [--repeats N] [--quick])
 
 1. One epoch over an MNIST-sized array dataset (60,000 x 1 x 28 x 28 float32, batch 64,
    shuffled): the ``__getitems__`` path (one fancy index per tensor per batch) against the
@@ -14,10 +14,10 @@ Run:  python packages/tinytorch-dataloader/benchmarks/bench_dataloader.py [--rep
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -32,24 +32,11 @@ from tinytorch.dataloader import (
 )
 from tinytorch.tensor import Generator
 
-try:
-    import torch
-    import torch.utils.data as torch_data
-except ImportError:  # PyTorch is a point of comparison, never a dependency
-    torch = None
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
 
 
-def median_ms(fn: Callable[[], Any], repeats: int) -> float:
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(samples)
-
-
-def bench_epoch(repeats: int) -> dict[str, float]:
+def bench_epoch(repeats: int, torch: ModuleType | None) -> dict[str, bench.Stats]:
     rng = np.random.default_rng(0)
     images = rng.random((60_000, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, 60_000)
@@ -67,17 +54,18 @@ def bench_epoch(repeats: int) -> dict[str, float]:
         return epoch
 
     times = {
-        "batch fetch (__getitems__)": median_ms(run(fast), repeats),
-        "per-sample fetch + collate": median_ms(run(slow), max(1, repeats // 3)),
+        "batch fetch (__getitems__)": bench.measure(run(fast), repeat=repeats),
+        "per-sample fetch + collate": bench.measure(run(slow), repeat=max(1, repeats // 3)),
     }
     if torch is not None:
-        t_ds = torch_data.TensorDataset(torch.from_numpy(images), torch.from_numpy(labels))
-        t_loader = torch_data.DataLoader(t_ds, batch_size=64, shuffle=True)
-        times["torch DataLoader"] = median_ms(run(t_loader), max(1, repeats // 3))
+        t_data = torch.utils.data
+        t_ds = t_data.TensorDataset(torch.from_numpy(images), torch.from_numpy(labels))
+        t_loader = t_data.DataLoader(t_ds, batch_size=64, shuffle=True)
+        times["torch DataLoader"] = bench.measure(run(t_loader), repeat=max(1, repeats // 3))
     return times
 
 
-def bench_augment(repeats: int) -> dict[str, float]:
+def bench_augment(repeats: int) -> dict[str, bench.Stats]:
     batch = np.random.default_rng(1).random((256, 3, 32, 32), dtype=np.float32)
     crop, flip = RandomCrop(32, padding=4, generator=Generator(0)), RandomHorizontalFlip()
 
@@ -95,37 +83,33 @@ def bench_augment(repeats: int) -> dict[str, float]:
             out[n] = image[..., ::-1] if rng.random() < 0.5 else image
 
     return {
-        "vectorized crop + flip": median_ms(vectorized, repeats),
-        "per-image loop": median_ms(looped, repeats),
+        "vectorized crop + flip": bench.measure(vectorized, repeat=repeats),
+        "per-image loop": bench.measure(looped, repeat=repeats),
     }
 
 
-def bench_digits(repeats: int) -> dict[str, float]:
+def bench_digits(repeats: int) -> dict[str, bench.Stats]:
     from tinytorch.dataloader import digits
 
     def load() -> None:
         digits._raw.cache_clear()
         tiny_digits("train")
 
-    return {"tiny_digits() cold load": median_ms(load, repeats)}
+    return {"tiny_digits() cold load": bench.measure(load, repeat=repeats)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="runs per measurement")
-    args = parser.parse_args()
-    print(
-        f"bench_dataloader (numpy {np.__version__}"
-        + (f", torch {torch.__version__})" if torch else ")")
-    )
-    for title, times in (
-        ("one epoch, 60,000 x 1x28x28, batch 64, shuffled", bench_epoch(args.repeats)),
-        ("augment 256 x 3x32x32", bench_augment(args.repeats)),
-        ("shipped data", bench_digits(args.repeats)),
-    ):
-        print(title)
-        for name, ms in times.items():
-            print(f"  {name:<30} {ms:9.2f} ms")
+    args = bench.parse(bench.parser(__doc__, repeats=5, quick_repeats=1))
+    repeats = args.repeats
+    torch = bench.optional_torch()
+    print(bench.environment())
+    epoch = bench_epoch(repeats, torch)
+    title = "one epoch, 60,000 x 1x28x28, batch 64, shuffled"
+    print(bench.ratio_table(title, epoch, reference="batch fetch (__getitems__)", unit="ms"))
+    augment = bench_augment(repeats)
+    title = "augment 256 x 3x32x32"
+    print(bench.ratio_table(title, augment, reference="vectorized crop + flip", unit="ms"))
+    print(bench.ratio_table("shipped data", bench_digits(repeats), reference=None, unit="ms"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The fused cross-entropy against the same loss composed from Tensor ops, and against PyTorch.
 
-Run:  python packages/tinytorch-losses/benchmarks/bench_losses.py [--repeats N]
+Run:  python -m tools bench losses   (or this file directly: [--repeats N] [--threads N])
 
 Forward of ``cross_entropy`` on float32 logits (N, C) with int64 targets, for a classifier's
 shape (N=256, C=10) and a language model's (N=1024, C=8192): the fused op (one recorded node,
@@ -8,54 +8,24 @@ log-sum-exp), the textbook composition ``-(x - x.max - log(sum(exp(x - x.max))))
 .mean()`` built from Tensor ops (eight nodes when recorded), and ``F.cross_entropy``. Also the
 arrays each form keeps alive for backward, counted from the recorded graph.
 
-Timings are medians of interleaved runs (each contender taking turns to go first).
+Timings are medians of interleaved runs (each contender taking turns to go first). BLAS and
+PyTorch run on one thread unless ``--threads`` says otherwise: on a small shared machine their
+thread pools contend with other work, and one thread each is the repeatable, comparable setting.
 """
 
 from __future__ import annotations
 
-import os
-
-# Single-threaded BLAS, before NumPy loads it: on a small shared machine OpenBLAS's threads
-# contend with other work and made a matmul 10x slower here; one thread is repeatable, and it
-# matches the one thread PyTorch is given below.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import argparse
-import platform
-import statistics
-import time
-from collections.abc import Callable
-from typing import Any
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from tinytorch.losses import cross_entropy
 from tinytorch.tensor import Generator, Tensor, arange, randint, randn
 
-try:
-    import torch
-
-    # One thread: on a small shared machine PyTorch's OpenMP workers spin between calls and
-    # slow every contender; one thread is the comparable, repeatable setting.
-    torch.set_num_threads(1)
-except ImportError:  # a point of comparison, never a dependency
-    torch = None
-
-
-def median_seconds(
-    fns: dict[str, Callable[[], Any]], repeats: int, number: int
-) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()
-    order = list(fns.items())
-    for r in range(repeats):
-        for name, fn in order[r % len(order) :] + order[: r % len(order)]:
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples[name].append((time.perf_counter() - start) / number)
-    return {name: statistics.median(s) for name, s in samples.items()}
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
 
 
 def composed(x: Tensor, y: Tensor) -> Tensor:
@@ -81,24 +51,23 @@ def graph_bytes(out: Tensor) -> tuple[int, int]:
     return nodes, total
 
 
-def bench_shape(n: int, c: int, repeats: int) -> None:
+def bench_shape(n: int, c: int, repeats: int, torch: ModuleType | None) -> None:
     g = Generator(0)
     x = randn(n, c, generator=g)
     y = randint(0, c, (n,), generator=g)
     number = 200 if c == 10 else 3
-    times = median_seconds(
+    times = bench.compare(
         {"fused": lambda: cross_entropy(x, y), "composed": lambda: composed(x, y)},
-        repeats,
-        number,
+        repeat=repeats,
+        number=number,
     )
     if torch is not None:
         tx, ty = torch.from_numpy(x.data), torch.from_numpy(y.data)
         fn = torch.nn.functional.cross_entropy
-        times.update(median_seconds({"torch": lambda: fn(tx, ty)}, repeats, number))
+        times["torch"] = bench.measure(lambda: fn(tx, ty), repeat=repeats, number=number)
     a, b = float(cross_entropy(x, y)), float(composed(x, y))
-    print(f"cross_entropy forward, ({n}, {c}) float32   (fused {a:.6f}, composed {b:.6f})")
-    for name, t in times.items():
-        print(f"  {name:<9} {t * 1e6:10.1f} us   {t / times['fused']:5.2f}x fused")
+    title = f"cross_entropy forward, ({n}, {c}) float32   (fused {a:.6f}, composed {b:.6f})"
+    print(bench.ratio_table(title, times, reference="fused", digits=1))
     xg = Tensor(x.data, requires_grad=True)
     for name, out in (("fused", cross_entropy(xg, y)), ("composed", composed(xg, y))):
         nodes, nbytes = graph_bytes(out)
@@ -106,12 +75,12 @@ def bench_shape(n: int, c: int, repeats: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=9)
-    args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, numpy {np.__version__}")
+    args = bench.parse(bench.parser(__doc__, threads=1, repeats=9))
+    repeats = args.repeats
+    torch = bench.optional_torch()
+    print(bench.environment())
     for n, c in ((256, 10), (1024, 8192)):
-        bench_shape(n, c, args.repeats)
+        bench_shape(n, c, repeats, torch)
 
 
 if __name__ == "__main__":

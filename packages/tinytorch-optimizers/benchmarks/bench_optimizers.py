@@ -1,21 +1,19 @@
 """The cost of one optimizer step, TinyTorch against torch.optim, on an MLP's parameters.
 
-Run:  python packages/tinytorch-optimizers/benchmarks/bench_optimizers.py [--repeats N]
+Run:  python -m tools bench optimizers   (or this file directly: [--repeats N] [--threads N])
 
 The parameters are those of a 784-256-256-10 MLP (269,322 float32 numbers in six arrays), with
 random gradients. Each optimizer's step is timed as a median over many steps, TinyTorch and
-PyTorch (where installed; default threads unless --torch-threads) taking turns in blocks. Also
-printed: the bytes of state each optimizer keeps per parameter, and the cost of a gradient that
-arrives transposed (Fortran-ordered, as the gradient of ``x @ W.T`` does), which the step
-reorders first.
+PyTorch (where installed) taking turns in blocks. Also printed: the bytes of state each optimizer
+keeps per parameter, and the cost of a gradient that arrives transposed (Fortran-ordered, as the
+gradient of ``x @ W.T`` does), which the step reorders first.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,10 +21,8 @@ import numpy as np
 from tinytorch.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from tinytorch.tensor import Tensor
 
-try:
-    import torch
-except ImportError:  # PyTorch is a point of comparison, never a dependency
-    torch = None
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
 
 SHAPES = [(256, 784), (256,), (256, 256), (256,), (10, 256), (10,)]
 CONFIGS: list[tuple[str, type[Optimizer], dict[str, Any]]] = [
@@ -49,52 +45,45 @@ def params(order: str = "C") -> list[Tensor]:
     return out
 
 
-def median_ms(fns: dict[str, Callable[[], Any]], repeats: int, block: int = 10) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()
-    for _ in range(max(1, repeats // block)):
-        for name, fn in fns.items():
-            for _ in range(block):
-                start = time.perf_counter()
-                fn()
-                samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(s) * 1e3 for name, s in samples.items()}
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--torch-threads", type=int, default=None, help="default: PyTorch's")
-    args = parser.parse_args()
-    if torch is not None and args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
+    args = bench.parse(bench.parser(__doc__, repeats=200, quick_repeats=20))
+    repeats = args.repeats
+    torch = bench.optional_torch()
+    print(bench.environment())
     n = sum(int(np.prod(s)) for s in SHAPES)
-    print(f"one step over {n:,} float32 parameters in {len(SHAPES)} arrays (median ms)")
-    header = f"  {'optimizer':<42} {'tinytorch':>9}"
-    print(header + (f" {'pytorch':>9} {'ratio':>6}" if torch is not None else ""))
+    rows = []
     for name, cls, kwargs in CONFIGS:
         ours = params()
         opt = cls(ours, **kwargs)
-        fns: dict[str, Callable[[], Any]] = {"tinytorch": opt.step}
+        fns: dict[str, Callable[[], object]] = {"tinytorch": opt.step}
         if torch is not None:
             theirs = [torch.tensor(p.data, requires_grad=True) for p in ours]
             for t, p in zip(theirs, ours, strict=True):
                 t.grad = torch.tensor(p.grad.data if p.grad is not None else 0)
             fns["pytorch"] = getattr(torch.optim, name)(theirs, **kwargs).step
-        times = median_ms(fns, args.repeats)
+        times = bench.compare(fns, repeat=repeats, block=min(10, repeats))
         state = sum(
             v.nbytes for st in opt.state.values() for v in st.values() if hasattr(v, "nbytes")
         )
-        label = f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
-        line = f"  {label:<42} {times['tinytorch']:9.3f}"
-        if "pytorch" in times:
-            line += f" {times['pytorch']:9.3f} {times['tinytorch'] / times['pytorch']:6.2f}"
-        print(line + f"   state {state / n:.0f} B/param")
+        rows.append(
+            (
+                f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())})",
+                bench.format_time(times["tinytorch"], "ms", 3),
+                bench.format_time(times.get("pytorch"), "ms", 3),
+                bench.format_ratio(times["tinytorch"], times.get("pytorch")),
+                f"{state / n:.0f}",
+            )
+        )
+    title = f"one step over {n:,} float32 parameters in {len(SHAPES)} arrays (median ms)"
+    header = ("optimizer", "tinytorch", "pytorch", "ratio", "state B/param")
+    print(bench.table(title, header, rows))
     transposed = AdamW(params("F"))
     ordered = AdamW(params("C"))
-    times = median_ms({"C": ordered.step, "F": transposed.step}, args.repeats)
-    print(f"  AdamW with C-ordered gradients {times['C']:.3f} ms, transposed {times['F']:.3f} ms")
+    times = bench.compare(
+        {"C": ordered.step, "F": transposed.step}, repeat=repeats, block=min(10, repeats)
+    )
+    c, f = (bench.format_time(times[k], "ms", 3) for k in "CF")
+    print(f"  AdamW with C-ordered gradients {c} ms, transposed {f} ms")
 
 
 if __name__ == "__main__":

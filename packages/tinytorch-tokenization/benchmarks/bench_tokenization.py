@@ -6,22 +6,31 @@ in key order, joined by newlines), repeated and cut to exactly ``--chars`` chara
 is in MB/s of UTF-8 text (1 MB = 10**6 bytes). tiktoken and Hugging Face tokenizers are timed
 on the same text when installed, and otherwise skipped.
 
+    python -m tools bench tokenization
     python packages/tinytorch-tokenization/benchmarks/bench_tokenization.py [--naive-merges 20]
+
+Encode and decode throughputs are the best of ``--repeat`` runs; the BPE encoder's first run,
+with its cache of encoded chunks still empty, is reported on its own.
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import itertools
-import platform
 import re
+import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TypeVar
 
 from tinytorch.tokenization import BPETokenizer, CharTokenizer
 from tinytorch.tokenization.bpe import DEFAULT_PATTERN
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
+
+T = TypeVar("T")
 
 
 def corpus(chars: int) -> str:
@@ -29,15 +38,6 @@ def corpus(chars: int) -> str:
 
     base = "\n".join(topics[k] for k in sorted(topics))
     return (base * (chars // len(base) + 1))[:chars]
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def naive_merge_seconds(text: str, merges: int) -> float:
@@ -69,30 +69,34 @@ def naive_merge_seconds(text: str, merges: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--chars", type=int, default=1_000_000)
     parser.add_argument("--vocab-size", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3, help="best of N for encode/decode")
     parser.add_argument(
         "--naive-merges", type=int, default=0, help="also time N merges of a naive recount"
     )
-    args = parser.parse_args()
+    args = bench.parse(parser)
+    chars, repeat = (200_000, 1) if args.quick else (args.chars, args.repeat)
 
-    text = corpus(args.chars)
+    def best(fn: Callable[[], T]) -> tuple[float, T]:
+        """The least seconds over ``repeat`` runs of ``fn``, and what its last run returned."""
+        out: list[T] = []
+
+        def run() -> None:
+            out[:] = [fn()]
+
+        return bench.measure(run, warmup=0, repeat=repeat).min, out[0]
+
+    text = corpus(chars)
     nbytes = len(text.encode("utf-8"))
     mb = nbytes / 1e6
-    print(
-        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
-    )
+    print(bench.environment(torch=False))
     print(f"text: pydoc_data.topics, {len(text):,} characters = {nbytes:,} UTF-8 bytes")
 
-    t0 = time.perf_counter()
-    tok = BPETokenizer.train(text, args.vocab_size)
-    train_s = time.perf_counter() - t0
+    train_s, tok = bench.once(lambda: BPETokenizer.train(text, args.vocab_size))
     print(f"BPE train to vocab {tok.vocab_size} ({len(tok.merges)} merges): {train_s:.2f} s")
-    t0 = time.perf_counter()
-    chunks = collections.Counter(re.findall(DEFAULT_PATTERN, text))
-    split_s = time.perf_counter() - t0
+    split_s, chunks = bench.once(lambda: collections.Counter(re.findall(DEFAULT_PATTERN, text)))
     print(
         f"  of which cutting into chunks and counting them: {split_s:.2f} s "
         f"({sum(chunks.values()):,} chunks, {len(chunks):,} distinct)"
@@ -106,20 +110,18 @@ def main() -> None:
         )
 
     fresh = BPETokenizer(tok.merges)
-    t0 = time.perf_counter()
-    ids = fresh.encode(text)
-    cold = time.perf_counter() - t0
-    warm, ids2 = best_of(args.repeat, lambda: fresh.encode(text))
+    cold, ids = bench.once(lambda: fresh.encode(text))
+    warm, ids2 = best(lambda: fresh.encode(text))
     assert ids == ids2
-    dec, back = best_of(args.repeat, lambda: fresh.decode(ids))
+    dec, back = best(lambda: fresh.decode(ids))
     assert back == text
     print(f"BPE tokens: {len(ids):,} ({nbytes / len(ids):.2f} bytes per token)")
     print(f"BPE encode: {mb / cold:.1f} MB/s cold cache, {mb / warm:.1f} MB/s warm cache")
     print(f"BPE decode: {mb / dec:.1f} MB/s")
 
     char = CharTokenizer.from_text(text)
-    enc, cids = best_of(args.repeat, lambda: char.encode(text))
-    dec, cback = best_of(args.repeat, lambda: char.decode(cids))
+    enc, cids = best(lambda: char.encode(text))
+    dec, cback = best(lambda: char.decode(cids))
     assert cback == text
     print(
         f"Char ({char.vocab_size} symbols): encode {mb / enc:.1f} MB/s, decode {mb / dec:.1f} MB/s"
@@ -131,8 +133,8 @@ def main() -> None:
         print("tiktoken: not installed, skipped")
     else:
         gpt2 = tiktoken.get_encoding("gpt2")
-        enc, tids = best_of(args.repeat, lambda: gpt2.encode_ordinary(text))
-        dec, _ = best_of(args.repeat, lambda: gpt2.decode(tids))
+        enc, tids = best(lambda: gpt2.encode_ordinary(text))
+        dec, _ = best(lambda: gpt2.decode(tids))
         print(
             f"tiktoken gpt2 (vocab 50257): encode {mb / enc:.1f} MB/s, decode {mb / dec:.1f} MB/s"
         )
@@ -148,10 +150,9 @@ def main() -> None:
         trainer = trainers.BpeTrainer(
             vocab_size=args.vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
         )
-        t0 = time.perf_counter()
-        hf.train_from_iterator([text], trainer)
-        print(f"HF tokenizers train to vocab {args.vocab_size}: {time.perf_counter() - t0:.2f} s")
-        enc, _ = best_of(args.repeat, lambda: hf.encode(text))
+        hf_train, _ = bench.once(lambda: hf.train_from_iterator([text], trainer))
+        print(f"HF tokenizers train to vocab {args.vocab_size}: {hf_train:.2f} s")
+        enc, _ = best(lambda: hf.encode(text))
         print(f"HF tokenizers encode: {mb / enc:.1f} MB/s")
 
 

@@ -1,28 +1,26 @@
 """One training step of an MLP, TinyTorch against PyTorch on the same CPU.
 
-Run:  python packages/tinytorch-training/benchmarks/bench_training.py [--steps N] [--quick]
+Run:  python -m tools bench training   (or this file directly: [--steps N] [--quick] [--threads N])
 
 The step is what every epoch of the MNIST milestone repeats: forward through a 784-256-256-10
 ReLU MLP on a batch of 128, cross-entropy, backward, AdamW update, zero the gradients. Both
 frameworks start from the same weights and see the same batch; the first losses are checked to
 agree, so the two sides do the same work. The reported time is the median over many steps after
 a warm-up, with the two frameworks run in alternating blocks so that load from other processes
-falls on both. PyTorch keeps its default thread count; the goal is at most 2x its time.
+falls on both. Both libraries keep their default thread counts; the goal is at most 2x
+PyTorch's time.
 
 A breakdown (forward+loss / backward / optimizer step, medians) shows where TinyTorch's time
-goes. Run with OPENBLAS_NUM_THREADS=1 (and --torch-threads 1) to compare single-threaded.
+goes. Run with --threads 1 to compare single-threaded.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import os
-import platform
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,16 +31,17 @@ from tinytorch.losses import CrossEntropyLoss
 from tinytorch.optimizers import AdamW
 from tinytorch.tensor import Generator, Tensor
 
-try:
-    import torch
-except ImportError:  # PyTorch is a point of comparison, never a dependency
-    torch = None
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
 
+#: One training step; ``lap`` marks the end of each of its phases (see bench.measure_laps).
+Step = Callable[[bench.Lap], float]
 
-def tinytorch_step() -> tuple[Callable[[], float], Callable[[], dict[str, float]], Any]:
+
+def tinytorch_step() -> tuple[Step, Any]:
     g = Generator(0)
     layers: list[Any] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(SIZES)):
@@ -56,31 +55,20 @@ def tinytorch_step() -> tuple[Callable[[], float], Callable[[], dict[str, float]
     x = Tensor(rng.standard_normal((BATCH, SIZES[0])).astype(np.float32))
     y = Tensor(rng.integers(0, SIZES[-1], BATCH))
 
-    def step() -> float:
+    def step(lap: bench.Lap = bench.no_lap) -> float:
         loss = loss_fn(model(x), y)
+        lap("forward+loss")
         loss.backward()
+        lap("backward")
         opt.step()
         opt.zero_grad()
+        lap("optimizer")
         return float(loss.item())
 
-    def parts() -> dict[str, float]:
-        t0 = time.perf_counter()
-        loss = loss_fn(model(x), y)
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        opt.step()
-        opt.zero_grad()
-        t3 = time.perf_counter()
-        return {"forward+loss": t1 - t0, "backward": t2 - t1, "optimizer": t3 - t2}
-
-    return step, parts, (model, x, y)
+    return step, (model, x, y)
 
 
-def torch_step(
-    model: Any, x: Tensor, y: Tensor
-) -> tuple[Callable[[], float], Callable[[], dict[str, float]]]:
-    assert torch is not None
+def torch_step(torch: Any, model: Any, x: Tensor, y: Tensor) -> Step:
     layers: list[Any] = []
     for module in model:
         if isinstance(module, Linear):
@@ -96,96 +84,67 @@ def torch_step(
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     tx, ty = torch.from_numpy(x.data.copy()), torch.from_numpy(y.data.copy())
 
-    def step() -> float:
+    def step(lap: bench.Lap = bench.no_lap) -> float:
         loss = torch.nn.functional.cross_entropy(net(tx), ty)
+        lap("forward+loss")
         loss.backward()
+        lap("backward")
         opt.step()
         opt.zero_grad()
+        lap("optimizer")
         return float(loss.item())
 
-    def parts() -> dict[str, float]:
-        t0 = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(net(tx), ty)
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        opt.step()
-        opt.zero_grad()
-        t3 = time.perf_counter()
-        return {"forward+loss": t1 - t0, "backward": t2 - t1, "optimizer": t3 - t2}
-
-    return step, parts
-
-
-def interleaved(fns: dict[str, Callable[[], Any]], steps: int, block: int) -> dict[str, float]:
-    """Median seconds per call of each fn, run in alternating blocks of ``block`` calls."""
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    done = 0
-    while done < steps:
-        for name, fn in fns.items():
-            for _ in range(block):
-                start = time.perf_counter()
-                fn()
-                samples[name].append(time.perf_counter() - start)
-        done += block
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return step
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--steps", type=int, default=300, help="timed steps per framework")
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="a few steps: a smoke test")
-    parser.add_argument("--torch-threads", type=int, default=None, help="default: PyTorch's")
     parser.add_argument("--json", help="also write the results to this file")
-    args = parser.parse_args()
+    args = bench.parse(parser)
     steps, warmup = (20, 3) if args.quick else (args.steps, args.warmup)
+    torch = bench.optional_torch()
 
-    step, parts, (model, x, y) = tinytorch_step()
-    fns: dict[str, Callable[[], Any]] = {"tinytorch": step}
-    part_fns = {"tinytorch": parts}
+    step, (model, x, y) = tinytorch_step()
+    fns: dict[str, Step] = {"tinytorch": step}
     if torch is not None:
-        if args.torch_threads:
-            torch.set_num_threads(args.torch_threads)
-        reference, reference_parts = torch_step(model, x, y)  # same weights, same batch
-        fns["pytorch"] = reference
-        part_fns["pytorch"] = reference_parts
-    first_losses = {name: fn() for name, fn in fns.items()}
+        fns["pytorch"] = torch_step(torch, model, x, y)  # same weights, same batch
+    first_losses = {name: fn(bench.no_lap) for name, fn in fns.items()}
     if max(first_losses.values()) - min(first_losses.values()) > 1e-4:
         raise SystemExit(f"the two steps disagree: first losses {first_losses}")
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = interleaved(fns, steps, block=max(1, min(20, steps // 5)))
-    splits = {}
-    for name, fn in part_fns.items():
-        samples = [fn() for _ in range(max(10, steps // 3))]
-        splits[name] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+    times = bench.compare(
+        {name: lambda fn=fn: fn(bench.no_lap) for name, fn in fns.items()},
+        repeat=steps,
+        warmup=warmup,
+        block=max(1, min(20, steps // 5)),
+    )
+    splits = {
+        name: bench.measure_laps(fn, repeat=max(10, steps // 3), warmup=0)
+        for name, fn in fns.items()
+    }
 
-    threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    print(f"MLP {'-'.join(map(str, SIZES))} (ReLU), batch {BATCH}, float32, AdamW; ", end="")
-    print(f"median of {steps} steps after {warmup} warm-up")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}", end="")
-    print(f", BLAS threads {threads or 'default'}", end="")
-    if torch is not None:
-        print(f", torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    else:
-        print(", torch not installed")
+    print(bench.environment())
+    print(f"MLP {'-'.join(map(str, SIZES))} (ReLU), batch {BATCH}, float32, AdamW")
     print(f"first-step loss: {first_losses}")
-    for name, seconds in times.items():
-        print(f"  {name:<10} {seconds * 1e3:8.3f} ms/step")
-    if "pytorch" in times:
-        ratio = times["tinytorch"] / times["pytorch"]
-        print(f"  ratio      {ratio:8.2f}x PyTorch (goal: <= 2x)")
-    print("breakdown (medians, ms):  " + "  ".join(f"{n:>10}" for n in splits))
-    for part in splits["tinytorch"]:
-        cells = "  ".join(f"{splits[n][part] * 1e3:10.3f}" for n in splits)
-        print(f"  {part:<22} {cells}")
+    title = f"one step (median of {steps} steps after {warmup} warm-up)"
+    reference = "pytorch" if "pytorch" in times else None
+    print(bench.ratio_table(title, times, reference=reference, unit="ms", digits=3))
+    if reference is not None:
+        ratio = bench.format_ratio(times["tinytorch"], times["pytorch"])
+        print(f"  ratio {ratio}x PyTorch (goal: <= 2x)")
+    rows = [
+        (part, *(bench.format_time(splits[n][part], "ms", 3) for n in splits))
+        for part in splits["tinytorch"]
+    ]
+    print(bench.table("breakdown (medians, ms)", ("", *splits), rows))
     if args.json:
         with open(args.json, "w") as f:
             results = {
-                "ms_per_step": {k: v * 1e3 for k, v in times.items()},
-                "breakdown_ms": {n: {k: v * 1e3 for k, v in s.items()} for n, s in splits.items()},
+                "ms_per_step": {k: v.median * 1e3 for k, v in times.items()},
+                "breakdown_ms": {
+                    n: {k: v.median * 1e3 for k, v in s.items()} for n, s in splits.items()
+                },
             }
             json.dump(results, f, indent=2)
 
