@@ -40,13 +40,53 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--track", help="every milestone whose pins fall within this track")
     group.add_argument("names", nargs="*", default=[], metavar="NAME")
 
-    p = sub.add_parser("run-milestone", help="run one milestone in .milestone-envs/<name>/")
-    p.add_argument("name", metavar="NAME")
+    p = sub.add_parser(
+        "run-milestone",
+        help="run milestones (every one when none is named), each in .milestone-envs/<name>/ "
+        "holding exactly its pinned versions",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--index-url", help="the index numpy comes from (default: pip's or uv's)")
+
+    p = sub.add_parser(
+        "bump", help="a new version of one package: pyproject, CHANGELOG, dependants' ranges"
+    )
+    p.add_argument("name", metavar="NAME", help="a module (tensor) or a track (vision)")
+    p.add_argument("kind", choices=["major", "minor", "patch"])
+    p.add_argument("-m", "--message", required=True, help="the CHANGELOG entry")
+
+    p = sub.add_parser(
+        "release", help="record packages' current versions at a commit in releases.toml"
+    )
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every package (modules and tracks)")
+    p.add_argument(
+        "--commit", default="HEAD", help="the commit holding their source (default: HEAD)"
+    )
+
+    p = sub.add_parser("wheelhouse", help="build a wheel of every package into DIR")
+    p.add_argument("dir", type=Path, metavar="DIR")
+
+    p = sub.add_parser(
+        "install-track",
+        help="install a track (its meta package and modules) from the wheelhouse, numpy from "
+        "the index, into an environment",
+    )
+    p.add_argument("track", metavar="TRACK")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--python", help="the interpreter of the environment to install into")
+    where.add_argument("--venv", type=Path, help="a virtual environment (created if missing)")
+    p.add_argument(
+        "--wheelhouse", type=Path, help="where to build the wheels (default: dist/wheelhouse)"
+    )
+    p.add_argument("--index-url", help="the index numpy comes from (default: pip's or uv's)")
 
     sub.add_parser("typecheck", help="mypy strict over packages/*/src, tools/ and milestones/")
     p = sub.add_parser("bench", help="run packages/tinytorch-NAME/benchmarks/bench_*.py")
     p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--quick", action="store_true", help="pass --quick to each script")
+    p.add_argument("--threads", type=int, metavar="N", help="pass --threads N to each script")
     sub.add_parser("dev-install", help="every package editable (--no-deps) plus numpy")
     return parser
 
@@ -81,12 +121,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return runners.test(root, args.names, passthrough)
             if args.command == "typecheck":
                 return runners.typecheck(root)
-            return runners.bench(root, args.names)
+            return runners.bench(root, args.names, quick=args.quick, threads=args.threads)
+        if args.command in ("bump", "release"):
+            from tools import releases
+
+            if args.command == "bump":
+                return releases.bump(root, args.name, args.kind, args.message)
+            return releases.release(root, args.names, every=args.all, rev=args.commit)
+        if args.command in ("wheelhouse", "install-track"):
+            from tools import tracks
+
+            if args.command == "wheelhouse":
+                return tracks.wheelhouse(root, args.dir.resolve())
+            return tracks.install_track(
+                root,
+                args.track,
+                python=args.python,
+                venv=args.venv.resolve() if args.venv else None,
+                wheelhouse_dir=args.wheelhouse.resolve() if args.wheelhouse else None,
+                index_url=args.index_url,
+            )
         from tools import milestones
 
         if args.command == "milestones":
             return milestones.run_installed(root, args.names, args.track, quick=args.quick)
-        return milestones.run_milestone(root, args.name, quick=args.quick)
+        return milestones.run_milestones(
+            root, args.names, quick=args.quick, index_url=args.index_url
+        )
     except ToolError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

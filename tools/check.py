@@ -12,7 +12,13 @@ c. tox.ini has one env per package present and no other per-package env, and its
 d. every milestone pins, with ``==``, workspace packages at versions that exist, closed under
    dependencies, and imports only what it pins;
 e. no package ships ``src/tinytorch/__init__.py`` (``tinytorch`` is a PEP 420 namespace), and each
-   ships only ``src/tinytorch/<its module>/`` with ``py.typed``.
+   ships only ``src/tinytorch/<its module>/`` with ``py.typed``;
+f. each track's meta package (``packages/tinytorch-<track>``) carries no code and depends on
+   exactly its track's packages present, at ranges they meet;
+g. releases (``releases.toml``): every recorded commit is in the history of HEAD and declares the
+   recorded version; a package whose version is released has not changed since that commit (a
+   change needs a version bump), and no package's version is below its latest release;
+h. no two packages require versions of a sibling that no single version can meet.
 """
 
 from __future__ import annotations
@@ -20,19 +26,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.git import Git
 from tools.graph import DIST_PREFIX, Graph, Module, ToolError
 from tools.imports import ImportRef, tinytorch_imports
 from tools.toxini import ToxConfig
-from tools.versions import available_versions
+from tools.versions import (
+    RELEASES_FILE,
+    VersionSource,
+    missing_commit,
+    package_at,
+    recorded_releases,
+    source_for,
+)
 from tools.workspace import (
     Milestone,
     Package,
     Requirement,
+    compatible,
     milestones,
     module_packages,
     package_dirs,
     parse_version,
     read_package,
+    workspace_packages,
 )
 
 RUNTIME_NON_SIBLINGS = {"numpy"}
@@ -59,6 +75,13 @@ class Checker:
         self.graph = Graph.load(root)
         self.present = module_packages(root, self.graph)
         self.violations: list[Violation] = []
+        try:
+            self.releases = recorded_releases(root)
+        except ToolError as e:  # reported once, by check_releases
+            self.releases = {}
+            self.releases_error: ToolError | None = e
+        else:
+            self.releases_error = None
 
     def report(self, path: Path, message: str, line: int = 0) -> None:
         """Record one violation at ``path`` (and ``line``)."""
@@ -75,6 +98,8 @@ class Checker:
         self.check_tox()
         for milestone in milestones(self.root):
             self.check_milestone(milestone)
+        self.check_releases()
+        self.check_requirements_agree()
         return sorted(set(self.violations))
 
     # -- packages ---------------------------------------------------------------------------
@@ -241,11 +266,25 @@ class Checker:
             )
 
     def check_meta_package(self, track: str, path: Path) -> None:
-        """A track's meta package: it depends on exactly the track's modules and carries no code."""
+        """(f) A track's meta package: no code; depends on exactly the track's packages present.
+
+        Like tox.ini's ``[tracks]``, it lists the modules of its track that exist in packages/:
+        a module not written yet cannot be a dependency of anything that gets installed.
+        """
         package = self._read(path)
         if package is not None:
-            expected = {DIST_PREFIX + m for m in self.graph.track(track)}
-            self._check_siblings(package.pyproject, "dependencies", package.dependencies, expected)
+            members = self.graph.track(track)
+            expected = {DIST_PREFIX + m for m in members if m in self.present}
+            absent = {DIST_PREFIX + m for m in members if m not in self.present}
+            for req in package.dependencies:
+                if req.name in absent:
+                    self.report(
+                        package.pyproject,
+                        f"dependencies name {req.name}, which has no package in packages/ "
+                        "(a track lists the packages of its track that exist)",
+                    )
+            reqs = tuple(r for r in package.dependencies if r.name not in absent)
+            self._check_siblings(package.pyproject, "dependencies", reqs, expected)
             for req in package.dependencies:
                 if not req.is_sibling and req.name not in RUNTIME_NON_SIBLINGS:
                     self.report(
@@ -383,10 +422,10 @@ class Checker:
                 self.report(where, f"pins {req.name}, which has no package in packages/", line)
                 continue
             try:
-                versions = available_versions(self.root, req.name)
-            except ToolError as e:
-                self.report(where, str(e), line)
-                continue
+                versions = {read_package(self.present[module]).version}
+            except ToolError:
+                continue  # reported where the package is checked
+            versions |= set(self.releases.get(req.name, {}))
             if version not in versions:
                 exist = ", ".join(sorted(versions, key=parse_version))
                 self.report(
@@ -415,17 +454,17 @@ class Checker:
                     )
 
     def _check_pins_agree(self, where: Path, pinned: dict[str, str]) -> None:
-        """Pinned versions meet each other's declared ranges (known for the tree's versions)."""
+        """Pinned versions meet each other's declared ranges, as each pinned version declares
+        them: the tree's pyproject, or the one at its release commit for an older version."""
         for module, version in pinned.items():
-            path = self.present.get(module)
-            if path is None:
+            if module not in self.present:
                 continue
             try:
-                package = read_package(path)
+                package = package_at(
+                    self.root, source_for(self.root, DIST_PREFIX + module, version)
+                )
             except ToolError:
-                continue
-            if package.version != version:
-                continue
+                continue  # a pin that cannot be met, or a broken release: reported elsewhere
             for name, req in package.sibling_dependencies().items():
                 dep = self.graph.module_of(name)
                 if dep in pinned and not req.admits(pinned[dep]):
@@ -434,6 +473,141 @@ class Checker:
                         f"pins {name}=={pinned[dep]}, but {package.name}=={version} requires "
                         f"{req.text!r}",
                     )
+
+    # -- releases ---------------------------------------------------------------------------
+
+    def check_releases(self) -> None:
+        """(g) ``releases.toml`` against git history and the packages' current sources."""
+        path = self.root / RELEASES_FILE
+        if self.releases_error is not None:
+            self.report(path, _without_path(self.releases_error, path))
+            return
+        releases = self.releases
+        if not releases:
+            return
+        git = Git(self.root)
+        why = git.not_repository()
+        if why is not None:
+            self.report(
+                path,
+                f"records releases, but {self.root} is not a git checkout ({why}), so no "
+                "package can be compared with the commit it was released from",
+            )
+            return
+        try:
+            self._check_release_records(git, path, releases)
+        except ToolError as e:  # git itself failed: say so rather than crash the whole check
+            self.report(path, f"cannot read the releases' history: {e}")
+
+    def _check_release_records(
+        self, git: Git, path: Path, releases: dict[str, dict[str, str]]
+    ) -> None:
+        packages = workspace_packages(self.root, self.graph)
+        known = {DIST_PREFIX + n for n in [*self.graph.modules, *self.graph.tracks]}
+        usable: dict[tuple[str, str], str] = {}
+        for dist, versions in releases.items():
+            if dist not in known:
+                self.report(path, f"[{dist}] is neither a module's nor a track's distribution")
+                continue
+            for version, sha in versions.items():
+                what = f"{dist} {version}"
+                if not git.has_commit(sha):
+                    self.report(path, f"[{dist}] {version}: {missing_commit(self.root, sha, what)}")
+                    continue
+                if not git.is_ancestor(sha):
+                    self.report(
+                        path,
+                        f"[{dist}] {version}: commit {sha} is not in the history of HEAD: a "
+                        "release is cut from a commit of the main line, which every clone has",
+                    )
+                    continue
+                try:
+                    package_at(self.root, source_for_release(dist, version, sha))
+                except ToolError as e:
+                    self.report(path, f"[{dist}] {version}: {e}")
+                    continue
+                usable[(dist, version)] = sha
+        self._check_unchanged_since_release(git, releases, usable, packages)
+
+    def _check_unchanged_since_release(
+        self,
+        git: Git,
+        releases: dict[str, dict[str, str]],
+        usable: dict[tuple[str, str], str],
+        packages: dict[str, Path],
+    ) -> None:
+        by_commit: dict[str, list[tuple[str, str, Path]]] = {}
+        for dist, path in packages.items():
+            try:
+                version = read_package(path).version
+            except ToolError:
+                continue  # reported where the package is checked
+            released = releases.get(dist, {})
+            if not released:
+                continue  # never released: free to change
+            if version not in released:
+                latest = max(released, key=parse_version)
+                if parse_version(version) < parse_version(latest):
+                    self.report(
+                        path / "pyproject.toml",
+                        f"version {version} is below {latest}, the latest release of {dist} "
+                        f"({RELEASES_FILE}): versions only go up",
+                    )
+                continue  # bumped since its last release: free to change until released
+            sha = usable.get((dist, version))
+            if sha is not None:
+                by_commit.setdefault(sha, []).append((dist, version, path))
+        for sha, entries in by_commit.items():
+            relpaths = [f"packages/{dist}" for dist, _, _ in entries]
+            changed = git.changed_since(sha, *relpaths)
+            for dist, version, path in entries:
+                prefix = f"packages/{dist}/"
+                files = sorted(f[len(prefix) :] for f in changed if f.startswith(prefix))
+                if not files:
+                    continue
+                shown = ", ".join(files[:5]) + (
+                    f" and {len(files) - 5} more" if len(files) > 5 else ""
+                )
+                self.report(
+                    path,
+                    f"changed since its release {version} (commit {sha[:12]}) without a version "
+                    f"bump ({shown}): run `python -m tools bump {dist[len(DIST_PREFIX) :]} "
+                    "patch|minor|major -m "
+                    "'what changed'`",
+                )
+
+    # -- requirements between packages ------------------------------------------------------
+
+    def check_requirements_agree(self) -> None:
+        """(h) Every two packages' requirements on the same sibling can be met by one version."""
+        wanted: dict[str, list[tuple[Package, Requirement]]] = {}
+        for path in workspace_packages(self.root, self.graph).values():
+            try:
+                package = read_package(path)
+            except ToolError:
+                continue
+            own = [*package.dependencies, *(r for rs in package.optional.values() for r in rs)]
+            for req in own:
+                if req.is_sibling:
+                    wanted.setdefault(req.name, []).append((package, req))
+        for dist, pairs in sorted(wanted.items()):
+            for i, (first, a) in enumerate(pairs):
+                for second, b in pairs[i + 1 :]:
+                    try:
+                        ok = compatible(a.specifier, b.specifier)
+                    except ValueError:
+                        continue  # an unparsable specifier is reported with its package
+                    if not ok:
+                        self.report(
+                            second.pyproject,
+                            f"requires {b.text!r}, which no version of {dist} meets together "
+                            f"with {first.name}'s {a.text!r}",
+                        )
+
+
+def source_for_release(dist: str, version: str, sha: str) -> VersionSource:
+    """The source of a recorded release, whatever the tree holds."""
+    return VersionSource(dist, version, tree=None, commit=sha)
 
 
 def _without_path(error: ToolError, path: Path) -> str:

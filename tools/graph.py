@@ -27,12 +27,26 @@ class ToolError(Exception):
     """A problem that stops a command; its message says what is wrong and where."""
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file with ``tomllib`` (3.11+) or ``tomli`` (3.10).
+def _toml() -> Any:
+    """The TOML parser: ``tomllib`` (3.11+), else ``tomli``, else the copy pip vendors.
 
-    The parser is imported by name so that the code type-checks the same on every version.
+    Imported by name so that the code type-checks the same on every version. The last fallback
+    lets a bare Python 3.10 that has pip (what the README asks for) run the tools with nothing
+    installed.
     """
-    toml: Any = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    if sys.version_info >= (3, 11):
+        return importlib.import_module("tomllib")
+    for name in ("tomli", "pip._vendor.tomli"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ToolError("Python 3.10 needs a TOML parser: `python -m pip install tomli`")
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file (see :func:`_toml` for the parser)."""
+    toml = _toml()
     try:
         with path.open("rb") as f:
             data = toml.load(f)
@@ -40,6 +54,16 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ToolError(f"{path}: cannot read it: {e.strerror}") from e
     except toml.TOMLDecodeError as e:
         raise ToolError(f"{path}: not valid TOML: {e}") from e
+    return cast("dict[str, Any]", data)
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text read from ``where`` (a file at some commit, say); ToolError naming it."""
+    toml = _toml()
+    try:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as e:
+        raise ToolError(f"{where}: not valid TOML: {e}") from e
     return cast("dict[str, Any]", data)
 
 

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.graph import DIST_PREFIX, Graph, ToolError
+from tools.graph import DIST_PREFIX, Graph, ToolError, load_toml
+from tools.versions import VersionSource, export_source
 from tools.workspace import (
     Package,
     Requirement,
@@ -63,23 +65,56 @@ print(json.dumps({
 """
 
 
+def uv_command() -> list[str] | None:
+    """How to run uv from here: the ``uv`` package of this interpreter, or ``uv`` on PATH."""
+    if importlib.util.find_spec("uv") is not None:
+        return [sys.executable, "-m", "uv"]
+    found = shutil.which("uv")
+    return [found] if found else None
+
+
 @dataclass(frozen=True)
 class Installer:
-    """Builds install commands for a target interpreter: uv when importable here, else pip."""
+    """Builds install commands for a target interpreter: uv when available here, else its pip."""
 
     python: str
-    use_uv: bool = field(default_factory=lambda: importlib.util.find_spec("uv") is not None)
+    use_uv: bool = field(default_factory=lambda: uv_command() is not None)
+
+    def uv_prefix(self) -> list[str]:
+        """How uv is run: :func:`uv_command`, or ``python -m uv`` when none is found here."""
+        return uv_command() or [sys.executable, "-m", "uv"]
 
     def _base(self, action: str) -> list[str]:
         if self.use_uv:
-            return [sys.executable, "-m", "uv", "pip", action, "--python", self.python]
+            return [*self.uv_prefix(), "pip", action, "--python", self.python]
         return [self.python, "-m", "pip", action, *(["-y"] if action == "uninstall" else [])]
 
+    def require(self) -> None:
+        """ToolError unless uv is available here, or the target interpreter has pip."""
+        if self.use_uv:
+            return
+        found = subprocess.run(
+            [self.python, "-c", "import pip"], capture_output=True, check=False
+        ).returncode
+        if found != 0:
+            raise ToolError(
+                f"neither uv (here) nor pip (in {self.python}) is available to build and "
+                "install packages: `python -m pip install uv`, or give an interpreter with pip"
+            )
+
     def install(
-        self, paths: Sequence[Path], *, editable: bool = False, reinstall: Iterable[str] = ()
+        self,
+        paths: Sequence[Path],
+        *,
+        editable: bool = False,
+        reinstall: Iterable[str] = (),
+        no_index: bool = False,
     ) -> list[str]:
-        """Install local wheels or package folders with ``--no-deps``, replacing ``reinstall``."""
-        cmd = [*self._base("install"), "--no-deps"]
+        """Install local wheels or package folders with ``--no-deps``, replacing ``reinstall``.
+
+        With ``no_index`` no package index is consulted at all: only the files named are used.
+        """
+        cmd = [*self._base("install"), "--no-deps", *(["--no-index"] if no_index else [])]
         if self.use_uv:
             for name in reinstall:
                 cmd += ["--reinstall-package", name]
@@ -93,9 +128,7 @@ class Installer:
         """Build the wheel of the package folder ``path`` into ``out_dir``."""
         if self.use_uv:
             return [
-                sys.executable,
-                "-m",
-                "uv",
+                *self.uv_prefix(),
                 "build",
                 "--quiet",
                 "--wheel",
@@ -110,6 +143,7 @@ class Installer:
             "-m",
             "pip",
             "wheel",
+            "--disable-pip-version-check",
             "--quiet",
             "--no-deps",
             "--wheel-dir",
@@ -117,9 +151,24 @@ class Installer:
             str(path),
         ]
 
-    def install_from_index(self, requirements: Sequence[str]) -> list[str]:
-        """Install third-party requirements (numpy) from the index, with their dependencies."""
-        return [*self._base("install"), *requirements]
+    def install_from_index(
+        self, requirements: Sequence[str], index_url: str | None = None
+    ) -> list[str]:
+        """Install third-party requirements (numpy) from the index, with their dependencies.
+
+        Only the requirements named are resolved from the index (and what they depend on):
+        callers never pass a TinyTorch distribution here.
+        """
+        if any(normalize(r).startswith(DIST_PREFIX) for r in requirements):
+            raise ToolError(
+                f"refusing to resolve a TinyTorch package from an index: {requirements}"
+            )
+        index = ["--index-url", index_url] if index_url else []
+        return [*self._base("install"), *index, *requirements]
+
+    def check(self) -> list[str]:
+        """Verify that installed packages have compatible dependencies (``pip check``)."""
+        return [*self._base("check")]
 
     def uninstall(self, names: Sequence[str]) -> list[str]:
         """Remove distributions by name."""
@@ -149,32 +198,127 @@ def source_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def wheel_cache(root: Path) -> Path:
+    """Where built wheels are kept between runs (git ignores ``.tox/``)."""
+    return root / ".tox" / ".wheels"
+
+
+def _built(slot: Path, name: str) -> Path:
+    found = sorted(slot.glob("*.whl"))
+    if len(found) != 1:
+        raise ToolError(f"{slot}: expected one wheel of {name}, found {len(found)}")
+    return found[0]
+
+
+def _build_requires(folder: Path) -> list[str]:
+    requires = load_toml(folder / "pyproject.toml").get("build-system", {}).get("requires", [])
+    return [str(r) for r in requires] if isinstance(requires, list) else []
+
+
+def pip_builder(folders: Sequence[Path]) -> str | None:
+    """An interpreter holding the build requirements of ``folders``, for pip without uv.
+
+    pip builds each package in an isolated environment of its own, installing hatchling into
+    it every time: seconds a package. One environment with the build requirements installed
+    once builds them all with ``--no-build-isolation``, to the same wheels. It is kept in the
+    ``.tox/`` of this checkout of the tools (whichever workspace it builds for), keyed by those
+    requirements. None when it cannot be made; then every build is isolated.
+    """
+    requires = sorted({r for folder in folders for r in _build_requires(folder)})
+    key = hashlib.sha256("\n".join(requires).encode()).hexdigest()[:12]
+    venv = Path(__file__).resolve().parent.parent / ".tox" / ".builders" / key
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if (venv / "ready").is_file():
+        return str(python)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(venv, ignore_errors=True)
+    try:
+        run_command([sys.executable, "-m", "venv", str(venv)])
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        run_command([*pip, *requires])
+    except ToolError as e:
+        print(f"(no shared build environment, each build will be isolated: {e})", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        return None
+    (venv / "ready").write_text("\n".join(requires) + "\n", encoding="utf-8")
+    return str(python)
+
+
+def build_wheels(root: Path, installer: Installer, folders: Sequence[Path], out: Path) -> None:
+    """Build the wheel of each package folder into ``out``: uv, else pip (one shared builder)."""
+    out.mkdir(parents=True, exist_ok=True)
+    builder = None if installer.use_uv or not folders else pip_builder(folders)
+    if builder is None:
+        for folder in folders:
+            run_command(installer.build_wheel(folder, out), cwd=root)
+        return
+    cmd = [builder, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    cmd += ["--no-build-isolation", "--wheel-dir", str(out), *map(str, folders)]
+    run_command(cmd, cwd=root)
+
+
+def _take(out: Path, name: str, version: str, slot: Path) -> None:
+    """Move the wheel of ``name==version`` from ``out`` into the new folder ``slot``."""
+    prefix = f"{name.replace('-', '_')}-{version}-"
+    found = [w for w in out.glob("*.whl") if w.name.startswith(prefix)]
+    if len(found) != 1:
+        raise ToolError(f"building {name} {version} gave {len(found)} wheels named {prefix}*")
+    staged = out / f".{name}"
+    staged.mkdir()
+    found[0].rename(staged / found[0].name)
+    with contextlib.suppress(OSError):  # a parallel env built the same one first
+        staged.rename(slot)
+
+
 def wheels(root: Path, packages: Sequence[Package], installer: Installer) -> list[Path]:
     """A wheel per package, built once per content of its sources and kept in ``.tox/.wheels``.
 
     Every tox env installs the same few packages; keyed by a hash of the sources, each wheel is
     built once per change instead of once per env, and a stale one is never installed.
     """
-    cache = root / ".tox" / ".wheels"
+    cache = wheel_cache(root)
     cache.mkdir(parents=True, exist_ok=True)
-    out: list[Path] = []
-    for package in packages:
-        slot = cache / f"{package.name}-{package.version}-{source_digest(package.path)}"
-        if not any(slot.glob("*.whl")):
+    slots = {p.name: cache / f"{p.name}-{p.version}-{source_digest(p.path)}" for p in packages}
+    missing = [p for p in packages if not any(slots[p.name].glob("*.whl"))]
+    if missing:
+        for package in missing:
             for old in cache.glob(f"{package.name}-[0-9]*"):
                 shutil.rmtree(old, ignore_errors=True)
-            building = Path(tempfile.mkdtemp(prefix=".build-", dir=cache))
-            try:
-                run_command(installer.build_wheel(package.path, building), cwd=root)
-                with contextlib.suppress(OSError):  # a parallel env built the same one first
-                    building.rename(slot)
-            finally:
-                shutil.rmtree(building, ignore_errors=True)
-        found = sorted(slot.glob("*.whl"))
-        if len(found) != 1:
-            raise ToolError(f"{slot}: expected one wheel of {package.name}, found {len(found)}")
-        out.append(found[0])
-    return out
+        building = Path(tempfile.mkdtemp(prefix=".build-", dir=cache))
+        try:
+            build_wheels(root, installer, [p.path for p in missing], building)
+            for package in missing:
+                _take(building, package.name, package.version, slots[package.name])
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    return [_built(slots[p.name], p.name) for p in packages]
+
+
+def release_wheel(root: Path, source: VersionSource, installer: Installer) -> Path:
+    """The wheel of a recorded release, built from a clean export of its commit.
+
+    The package folder is written out of git's objects for that commit (``git archive``) into a
+    temporary folder and built there: nothing of the working tree can reach the wheel. A
+    release commit never changes, so the wheel is kept (``.tox/.wheels/releases``) and reused.
+    """
+    assert source.commit is not None
+    cache = wheel_cache(root) / "releases"
+    cache.mkdir(parents=True, exist_ok=True)
+    slot = cache / f"{source.dist}-{source.version}-{source.commit[:12]}"
+    if not any(slot.glob("*.whl")):
+        building = Path(tempfile.mkdtemp(prefix=".export-", dir=cache))
+        try:
+            folder = export_source(root, source, building / "export")
+            print(
+                f"building {source.dist} {source.version} from commit {source.commit[:12]} "
+                f"(a clean export, not the working tree)",
+                flush=True,
+            )
+            build_wheels(root, installer, [folder], building / "out")
+            _take(building / "out", source.dist, source.version, slot)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    return _built(slot, source.dist)
 
 
 def probe(python: str, graph: Graph, *, imports: bool = True) -> dict[str, Any]:
@@ -238,9 +382,10 @@ def verify(python: str, root: Path, graph: Graph, expected: Sequence[Package]) -
             problems.append(f"{name} is not installed")
             continue
         if info["version"] != package.version:
-            problems.append(
-                f"{name} {info['version']} is installed, the tree has {package.version}"
-            )
+            problems.append(f"{name} {info['version']} is installed, not {package.version}")
+        if module not in imports:  # a track's meta package: nothing to import
+            print(f"  {name} {info['version']}: the {module} track's meta package (no code)")
+            continue
         where = imports[module].get("file")
         if where is None:
             problems.append(f"import tinytorch.{module} fails: {imports[module].get('error')}")
@@ -286,14 +431,27 @@ def _unmet_requirements(dists: dict[str, dict[str, Any]]) -> list[str]:
     return problems
 
 
-def install_exact(python: str, root: Path, graph: Graph, packages: Sequence[Package]) -> None:
-    """Make ``python``'s environment hold exactly ``packages`` of the workspace, then prove it."""
+def install_exact(
+    python: str,
+    root: Path,
+    graph: Graph,
+    packages: Sequence[Package],
+    built: Sequence[Path] | None = None,
+) -> None:
+    """Make ``python``'s environment hold exactly ``packages`` of the workspace, then prove it.
+
+    ``built`` are their wheels when the caller has them (a release's, say); by default each is
+    built from the package's folder. Installed with ``--no-deps --no-index``: from these files
+    only, never from an index.
+    """
     installer = Installer(python)
     stray = sorted(installed_tinytorch(python, graph).keys() - {p.name for p in packages})
     if stray:
         run_command(installer.uninstall(stray))
-    built = wheels(root, packages, installer)
-    run_command(installer.install(built, reinstall=[p.name for p in packages]), cwd=root)
+    if built is None:
+        built = wheels(root, packages, installer)
+    install = installer.install(built, reinstall=[p.name for p in packages], no_index=True)
+    run_command(install, cwd=root)
     problems = verify(python, root, graph, packages)
     if problems:
         raise ToolError("the environment is not what was asked for:\n  " + "\n  ".join(problems))

@@ -8,12 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.graph import DIST_PREFIX, Graph, ToolError
-from tools.install import Installer, install_exact, run_command
-from tools.versions import source_for
-from tools.workspace import Milestone, Package, find_milestone, milestones, normalize, read_package
+from tools.install import Installer, install_exact, release_wheel, run_command, wheels
+from tools.versions import VersionSource, package_at, source_for
+from tools.workspace import Milestone, Package, find_milestone, milestones, normalize
 
 
 def _installed() -> dict[str, str]:
@@ -76,16 +77,26 @@ def _venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def run_milestone(root: Path, name: str, *, quick: bool) -> int:
-    """Run one milestone in ``.milestone-envs/<name>/`` holding exactly its pins; its exit status.
+@dataclass(frozen=True)
+class Plan:
+    """What a milestone's pins resolve to: each package's source and declaration, and numpy."""
 
-    Every pin is resolved to a source before anything is installed or run, so a pin the
-    workspace cannot provide fails first, naming the package, the pin and what exists.
+    sources: list[VersionSource]
+    packages: list[Package]
+    third_party: list[str]
+
+
+def plan(root: Path, graph: Graph, milestone: Milestone) -> Plan:
+    """Resolve every pin of ``milestone`` to a source, and prove the pins can be met together.
+
+    Nothing is built, installed or run here: a pin with no source (naming the package, the
+    pinned version and the versions that exist), a release commit this clone lacks, or two pins
+    that one of the pinned packages does not accept together fail first.
     """
-    graph = Graph.load(root)
-    milestone = find_milestone(root, name)
+    sources: list[VersionSource] = []
     packages: list[Package] = []
     third_party: list[str] = []
+    where = milestone.requirements.relative_to(root).as_posix()
     for line, req in milestone.pins():
         if req.name == "numpy":
             third_party.append(req.text)
@@ -93,16 +104,44 @@ def run_milestone(root: Path, name: str, *, quick: bool) -> int:
         version = req.pinned()
         if graph.module_of(req.name) is None or version is None:
             raise ToolError(
-                f"{milestone.requirements}:{line}: {req.text!r} is not an exact pin of a module "
+                f"{where}:{line}: {req.text!r} is not an exact pin of a module "
                 "package (tinytorch-<module>==X.Y.Z)"
             )
-        source = source_for(root, req.name, version)
-        if source.tree is None:
-            raise ToolError(f"{req.name}=={version}: no source to install it from")
-        packages.append(read_package(source.tree))
+        try:
+            source = source_for(root, req.name, version)
+            packages.append(package_at(root, source))
+        except ToolError as e:
+            raise ToolError(f"{where}:{line}: {e}") from e
+        sources.append(source)
+    pinned = {p.name: p.version for p in packages}
+    unmet = [
+        f"{p.name}=={p.version} requires {req.text!r}, but {name}=={pinned[name]} is pinned"
+        for p in packages
+        for name, req in p.sibling_dependencies().items()
+        if name in pinned and not req.admits(pinned[name])
+    ]
+    if unmet:
+        raise ToolError(f"{where}: the pins cannot be met together:\n  " + "\n  ".join(unmet))
     if not third_party:
         declared = [r.text for p in packages for r in p.dependencies if r.name == "numpy"]
         third_party = declared[:1] or ["numpy>=1.24"]
+    return Plan(sources, packages, third_party)
+
+
+def run_milestone(root: Path, name: str, *, quick: bool, index_url: str | None = None) -> int:
+    """Run one milestone in ``.milestone-envs/<name>/`` holding exactly its pins; its exit status.
+
+    A pinned version that is the tree's is built from the working tree; an older one from the
+    commit its release was recorded at (a clean export, never the working tree). Every pin is
+    resolved before anything is installed or run: see :func:`plan`. numpy comes from the
+    index (``index_url``, or pip's or uv's default); no TinyTorch package ever does.
+    """
+    graph = Graph.load(root)
+    milestone = find_milestone(root, name)
+    resolved = plan(root, graph, milestone)
+    print(f"{milestone.name}: pins")
+    for source in resolved.sources:
+        print(f"  {source.dist}=={source.version} from {source.describe()}")
 
     venv = root / ".milestone-envs" / milestone.name
     python = _venv_python(venv)
@@ -117,8 +156,40 @@ def run_milestone(root: Path, name: str, *, quick: bool) -> int:
         and subprocess.run([python, "-c", "import pip"], check=False).returncode
     ):
         run_command([str(python), "-m", "ensurepip"])  # made by uv's run, now pip's turn
-    run_command(installer.install_from_index(third_party))
-    install_exact(str(python), root, graph, packages)
+    tree = [p for p, s in zip(resolved.packages, resolved.sources, strict=True) if s.commit is None]
+    tree_wheels = iter(wheels(root, tree, installer))
+    built = [
+        next(tree_wheels) if s.commit is None else release_wheel(root, s, installer)
+        for s in resolved.sources
+    ]
+    run_command(installer.install_from_index(resolved.third_party, index_url))
+    install_exact(str(python), root, graph, resolved.packages, built)
     code, seconds = _run_script(str(python), milestone, root, quick)
     print(f"{milestone.name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {seconds:.1f} s")
     return code
+
+
+def run_milestones(
+    root: Path, names: Sequence[str], *, quick: bool, index_url: str | None = None
+) -> int:
+    """``run-milestone NAME...`` (every milestone when none is named): each in its own env.
+
+    A milestone whose pins cannot be met is reported and the others still run.
+    """
+    chosen = [find_milestone(root, n) for n in names] if names else milestones(root)
+    if len(chosen) == 1:
+        return run_milestone(root, chosen[0].name, quick=quick, index_url=index_url)
+    results: list[tuple[str, str, float]] = []
+    for milestone in chosen:
+        start = time.perf_counter()
+        try:
+            code = run_milestone(root, milestone.name, quick=quick, index_url=index_url)
+            status = "ok" if code == 0 else f"FAILED (exit {code})"
+        except ToolError as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = f"FAILED: {str(e).splitlines()[0]}"
+        results.append((milestone.name, status, time.perf_counter() - start))
+    print(f"milestones, each in its own env at its pins{' (--quick)' if quick else ''}:")
+    for name, status, seconds in results:
+        print(f"  {name:<28} {seconds:7.1f} s  {status}")
+    return 1 if any(status != "ok" for _, status, _ in results) else 0

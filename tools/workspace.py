@@ -91,6 +91,32 @@ def satisfies(version: str, specifier: str) -> bool:
     return True
 
 
+def compatible(*specifiers: str) -> bool:
+    """Whether some version meets every one of ``specifiers`` at once.
+
+    The versions meeting a specifier form intervals whose ends are versions it names, so it is
+    enough to try each named version, a version just above each, and 0.
+
+    >>> compatible(">=0.1.0,<0.2", ">=0.1.3")
+    True
+    >>> compatible(">=0.1.0,<0.2", ">=0.2.0,<0.3")
+    False
+    """
+    named: set[tuple[int, ...]] = {(0,)}
+    for specifier in specifiers:
+        for clause in filter(None, (c.strip() for c in specifier.split(","))):
+            match = _CLAUSE.match(clause)
+            if not match:
+                raise ValueError(f"version specifier {clause!r} is not one the workspace supports")
+            text = match[2][:-2] if match[2].endswith(".*") else match[2]
+            named.add(parse_version(text))
+    depth = max(len(v) for v in named) + 1
+    candidates = set(named) | {v + (0,) * (depth - len(v) - 1) + (1,) for v in named}
+    return any(
+        all(satisfies(".".join(map(str, v)), s) for s in specifiers) for v in sorted(candidates)
+    )
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One dependency line: a normalized name, extras, a specifier (no spaces) and a marker.
@@ -169,26 +195,31 @@ def read_package(path: Path) -> Package:
     pyproject = path / "pyproject.toml"
     if not pyproject.is_file():
         raise ToolError(f"{pyproject}: missing (every directory in packages/ is a distribution)")
-    project = load_toml(pyproject).get("project")
+    return package_from_toml(path, load_toml(pyproject), str(pyproject))
+
+
+def package_from_toml(path: Path, data: Mapping[str, Any], where: str) -> Package:
+    """The :class:`Package` a parsed pyproject declares (read from ``where``), at ``path``."""
+    project = data.get("project")
     if not isinstance(project, dict):
-        raise ToolError(f"{pyproject}: no [project] table")
+        raise ToolError(f"{where}: no [project] table")
     name, version = project.get("name"), project.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
-        raise ToolError(f"{pyproject}: [project] needs a static name and version")
+        raise ToolError(f"{where}: [project] needs a static name and version")
     try:
         parse_version(version)
     except ValueError as e:
-        raise ToolError(f"{pyproject}: {e}") from e
+        raise ToolError(f"{where}: {e}") from e
     raw_optional = project.get("optional-dependencies", {})
     if not isinstance(raw_optional, dict):
-        raise ToolError(f"{pyproject}: [project.optional-dependencies] must be a table")
+        raise ToolError(f"{where}: [project.optional-dependencies] must be a table")
     return Package(
         path=path,
         name=normalize(name),
         version=version,
-        dependencies=_requirements(project.get("dependencies", []), f"{pyproject}: dependencies"),
+        dependencies=_requirements(project.get("dependencies", []), f"{where}: dependencies"),
         optional={
-            extra: _requirements(reqs, f"{pyproject}: optional-dependencies.{extra}")
+            extra: _requirements(reqs, f"{where}: optional-dependencies.{extra}")
             for extra, reqs in raw_optional.items()
         },
     )
@@ -210,6 +241,22 @@ def module_packages(root: Path, graph: Graph) -> dict[str, Path]:
         if p.name.startswith(DIST_PREFIX) and p.name[len(DIST_PREFIX) :] in graph
     }
     return {name: found[name] for name in graph.ordered(found)}
+
+
+def meta_packages(root: Path, graph: Graph) -> dict[str, Path]:
+    """The track meta packages present, ``packages/tinytorch-<track>``, by track, in graph order."""
+    return {
+        track: root / "packages" / (DIST_PREFIX + track)
+        for track in graph.tracks
+        if (root / "packages" / (DIST_PREFIX + track) / "pyproject.toml").is_file()
+    }
+
+
+def workspace_packages(root: Path, graph: Graph) -> dict[str, Path]:
+    """Every distribution the workspace builds, by distribution name: modules, then tracks."""
+    out = {DIST_PREFIX + m: p for m, p in module_packages(root, graph).items()}
+    out.update({DIST_PREFIX + t: p for t, p in meta_packages(root, graph).items()})
+    return out
 
 
 def module_package(root: Path, graph: Graph, name: str) -> Package:

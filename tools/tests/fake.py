@@ -6,6 +6,7 @@ the extra ``vision`` = conv. Packages present: tensor, layers, conv, prof (attn 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 ROOT_PYPROJECT = """\
@@ -163,3 +164,163 @@ def make_workspace(root: Path) -> Path:
     write(demo / "main.py", "from tinytorch.layers import Linear\n")
     write(demo / "README.md", "# Demo\n")
     return root
+
+
+# -- a workspace whose packages import and run, under git, for the release tools -------------
+
+RELEASE_PYPROJECT = """\
+[project]
+name = "fake-workspace"
+version = "0"
+
+[tool.tinytorch]
+tracks = ["vision", "language"]
+
+[[tool.tinytorch.module]]
+number = 1
+name = "tensor"
+tracks = ["vision", "language"]
+
+[[tool.tinytorch.module]]
+number = 2
+name = "layers"
+depends = ["tensor"]
+tracks = ["vision", "language"]
+
+[[tool.tinytorch.module]]
+number = 3
+name = "conv"
+depends = ["layers"]
+tracks = ["vision"]
+
+[[tool.tinytorch.module]]
+number = 4
+name = "attn"
+depends = ["layers"]
+tracks = ["language"]
+"""
+
+RELEASE_TOX_INI = """\
+[tox]
+env_list =
+    {tensor,layers,conv,attn}
+    vision
+    language
+
+[tracks]
+vision = tensor layers conv
+language = tensor layers attn
+
+[testenv]
+package = skip
+commands_pre = python -m tools install --with-deps {env_name}
+commands = python -m tools test {env_name}
+
+[testenv:{tensor,layers,conv,attn}]
+
+[testenv:vision]
+commands_pre = python -m tools install {[tracks]vision}
+commands =
+    python -m tools test {[tracks]vision}
+    python -m tools milestones --quick --track vision
+
+[testenv:language]
+commands_pre = python -m tools install {[tracks]language}
+commands =
+    python -m tools test {[tracks]language}
+    python -m tools milestones --quick --track language
+"""
+
+# Importable without numpy, so that an environment can be proved without a real numpy.
+RELEASE_SOURCES = {
+    "tensor": 'def old_api() -> str:\n    return "tensor 0.1.0 code"\n',
+    "layers": (
+        "from tinytorch.tensor import old_api\n\n\n"
+        'def describe() -> str:\n    return "layers on " + old_api()\n'
+    ),
+    "conv": "from tinytorch.layers import describe\n\nCONV = True\n",
+    "attn": "from tinytorch.layers import describe\n\nATTN = True\n",
+}
+RELEASE_DEPS = {"tensor": [], "layers": ["tensor"], "conv": ["layers"], "attn": ["layers"]}
+TRACKS = {"vision": ["tensor", "layers", "conv"], "language": ["tensor", "layers", "attn"]}
+
+META_PYPROJECT = """\
+[build-system]
+requires = ["hatchling>=1.20"]
+build-backend = "hatchling.build"
+
+[project]
+name = "tinytorch-{track}"
+version = "0.1.0"
+requires-python = ">=3.10"
+dependencies = [{deps}]
+
+[tool.hatch.build.targets.wheel]
+bypass-selection = true
+"""
+
+DEMO_MAIN = """\
+import sys
+
+from tinytorch.conv import CONV
+from tinytorch.layers import describe
+
+said = describe()
+print(f"demo milestone: {said}")
+sys.exit(0 if CONV and said == "layers on tensor 0.1.0 code" else 1)
+"""
+
+
+def add_meta_package(root: Path, track: str, modules: list[str]) -> Path:
+    """Write ``packages/tinytorch-<track>``: no code, its modules as dependencies."""
+    deps = ", ".join(f'"tinytorch-{m}>=0.1.0,<0.2"' for m in modules)
+    base = root / "packages" / f"tinytorch-{track}"
+    write(base / "pyproject.toml", META_PYPROJECT.format(track=track, deps=deps))
+    write(base / "CHANGELOG.md", "# Changelog\n\n## 0.1.0\n\n- First release.\n")
+    return base
+
+
+def make_release_workspace(root: Path) -> Path:
+    """Four importable packages (tensor <- layers <- conv, attn), two tracks, a milestone."""
+    write(root / "pyproject.toml", RELEASE_PYPROJECT)
+    write(root / "tox.ini", RELEASE_TOX_INI)
+    write(root / ".gitignore", ".tox/\n.milestone-envs/\n__pycache__/\n")
+    for name, source in RELEASE_SOURCES.items():
+        base = add_package(root, name, RELEASE_DEPS[name], source)
+        (base / "src" / "tinytorch" / name / "_impl.py").unlink()
+        write(base / "CHANGELOG.md", "# Changelog\n\n## 0.1.0\n\n- First release.\n")
+    for track, modules in TRACKS.items():
+        add_meta_package(root, track, modules)
+    demo = root / "milestones" / "1957_demo"
+    write(
+        demo / "requirements.txt",
+        "tinytorch-tensor==0.1.0\ntinytorch-layers==0.1.0\ntinytorch-conv==0.1.0\n",
+    )
+    write(demo / "main.py", DEMO_MAIN)
+    write(demo / "README.md", "# Demo\n")
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root`` with a fixed identity and no signing; its stripped stdout."""
+    result = subprocess.run(
+        [
+            *["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"],
+            *["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", *args],
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def commit_all(root: Path, message: str) -> str:
+    """``git add -A`` and commit (initializing the repository if needed); the new commit's id."""
+    if not (root / ".git").exists():
+        git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")

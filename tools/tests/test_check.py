@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tools.check import Checker, Violation
-from tools.tests.fake import add_package, edit, make_workspace, write
+from tools.tests.fake import add_package, commit_all, edit, make_workspace, write
 
 REPO = Path(__file__).resolve().parents[2]
 PKG = "packages/tinytorch-{}"
@@ -389,22 +389,32 @@ def test_planted_violation_is_caught_where_it_is(
     assert any(line.startswith(f"{where}: ") and what in line for line in found), found
 
 
+def _tensor_released_at_0_0_9(root: Path) -> str:
+    """Commit tensor at 0.0.9, then move the tree to 0.1.0 and pin 0.0.9; the 0.0.9 commit."""
+    tensor = root / PYPROJECT.format("tensor")
+    edit(tensor, 'version = "0.1.0"', 'version = "0.0.9"')
+    edit(root / PYPROJECT.format("layers"), "tinytorch-tensor>=0.1.0", "tinytorch-tensor>=0.0.9")
+    sha = commit_all(root, "tensor 0.0.9")
+    edit(tensor, 'version = "0.0.9"', 'version = "0.1.0"')
+    edit(root / REQS, "tinytorch-tensor==0.1.0", "tinytorch-tensor==0.0.9")
+    return sha
+
+
 def test_releases_file_makes_an_older_pin_valid(tmp_path: Path) -> None:
     root = make_workspace(tmp_path)
-    edit(root / REQS, "tinytorch-tensor==0.1.0", "tinytorch-tensor==0.0.9")
-    edit(root / PYPROJECT.format("layers"), "tinytorch-tensor>=0.1.0", "tinytorch-tensor>=0.0.9")
+    sha = _tensor_released_at_0_0_9(root)
     assert [str(v) for v in violations(root)] == [
         f"{REQS}:2: pins tinytorch-tensor==0.0.9, but the versions that exist are 0.1.0"
     ]
-    write(root / "releases.toml", '[tinytorch-tensor]\n"0.0.9" = "abc123"\n')
+    write(root / "releases.toml", f'[tinytorch-tensor]\n"0.0.9" = "{sha}"\n')
     assert violations(root) == []
 
 
 def test_pins_must_meet_each_others_ranges(tmp_path: Path) -> None:
     root = make_workspace(tmp_path)
-    edit(root / REQS, "tinytorch-tensor==0.1.0", "tinytorch-tensor==0.0.9")
-    write(root / "releases.toml", '[tinytorch-tensor]\n"0.0.9" = "abc123"\n')
-    edit(root / PYPROJECT.format("layers"), "tinytorch-tensor>=0.1.0,<0.2", "tinytorch-tensor>=0.1")
+    sha = _tensor_released_at_0_0_9(root)
+    write(root / "releases.toml", f'[tinytorch-tensor]\n"0.0.9" = "{sha}"\n')
+    edit(root / PYPROJECT.format("layers"), "tinytorch-tensor>=0.0.9,<0.2", "tinytorch-tensor>=0.1")
     found = [str(v) for v in violations(root)]
     assert found == [
         f"{REQS}: pins tinytorch-tensor==0.0.9, but tinytorch-layers==0.1.0 requires "
@@ -412,26 +422,35 @@ def test_pins_must_meet_each_others_ranges(tmp_path: Path) -> None:
     ]
 
 
-def test_meta_package_depends_on_exactly_its_track(tmp_path: Path) -> None:
+def test_meta_package_depends_on_exactly_its_tracks_packages_present(tmp_path: Path) -> None:
     root = make_workspace(tmp_path)
     meta = root / "packages" / "tinytorch-language"
     write(
         meta / "pyproject.toml",
         '[project]\nname = "tinytorch-language"\nversion = "0.1.0"\n'
-        'dependencies = ["tinytorch-tensor>=0.1.0,<0.2", "tinytorch-layers>=0.1.0,<0.2"]\n',
+        'dependencies = ["tinytorch-tensor>=0.1.0,<0.2"]\n',
     )
-    found = [str(v) for v in violations(root)]
-    # attn is in the language track but has no package: the meta package cannot list it yet.
-    assert found == [
-        "packages/tinytorch-language/pyproject.toml: dependencies lack tinytorch-attn, "
+    # attn is in the language track but has no package: the meta package lists what exists.
+    assert [str(v) for v in violations(root)] == [
+        "packages/tinytorch-language/pyproject.toml: dependencies lack tinytorch-layers, "
         "which the module graph requires"
     ]
-    add_package(root, "attn", ["layers"], "from tinytorch.layers import Linear\n")
     edit(
         meta / "pyproject.toml",
-        '"tinytorch-layers',
-        '"tinytorch-attn>=0.1.0,<0.2", "tinytorch-layers',
+        '"tinytorch-tensor',
+        '"tinytorch-layers>=0.1.0,<0.2", "tinytorch-tensor',
     )
+    assert violations(root) == []
+    edit(
+        meta / "pyproject.toml",
+        '"tinytorch-tensor',
+        '"tinytorch-attn>=0.1.0,<0.2", "tinytorch-tensor',
+    )
+    assert [str(v) for v in violations(root)] == [
+        "packages/tinytorch-language/pyproject.toml: dependencies name tinytorch-attn, which has "
+        "no package in packages/ (a track lists the packages of its track that exist)"
+    ]
+    add_package(root, "attn", ["layers"], "from tinytorch.layers import Linear\n")
     edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
     edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
     edit(root / "tox.ini", "language = tensor layers", "language = tensor layers attn")

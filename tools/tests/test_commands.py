@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,21 @@ def test_source_digest_follows_what_goes_into_the_wheel(tmp_path: Path) -> None:
 
 def test_installer_commands() -> None:
     uv = Installer("/env/bin/python", use_uv=True)
-    assert uv.install([Path("/p/a")], reinstall=["tinytorch-a"]) == [
-        *[sys.executable, "-m", "uv", "pip", "install", "--python", "/env/bin/python"],
-        *["--no-deps", "--reinstall-package", "tinytorch-a", "/p/a"],
+    assert uv.uv_prefix() in ([sys.executable, "-m", "uv"], [shutil.which("uv")])
+    assert uv.install([Path("/p/a")], reinstall=["tinytorch-a"], no_index=True) == [
+        *[*uv.uv_prefix(), "pip", "install", "--python", "/env/bin/python"],
+        *["--no-deps", "--no-index", "--reinstall-package", "tinytorch-a", "/p/a"],
     ]
     pip = Installer("/env/bin/python", use_uv=False)
     assert pip.install([Path("/p/a")], editable=True) == [
         *["/env/bin/python", "-m", "pip", "install", "--no-deps", "-e", "/p/a"]
     ]
+    assert pip.install_from_index(["numpy>=1.24"], "http://i/simple/") == [
+        *["/env/bin/python", "-m", "pip", "install", "--index-url", "http://i/simple/"],
+        "numpy>=1.24",
+    ]
+    with pytest.raises(ToolError, match="refusing to resolve a TinyTorch package from an index"):
+        pip.install_from_index(["numpy", "TinyTorch_Tensor>=0.1"])
     assert pip.uninstall(["tinytorch-a"]) == [
         *["/env/bin/python", "-m", "pip", "uninstall", "-y", "tinytorch-a"]
     ]

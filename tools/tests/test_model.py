@@ -11,7 +11,7 @@ from tools.graph import Graph, ToolError
 from tools.imports import tinytorch_imports
 from tools.tests.fake import make_workspace, write
 from tools.toxini import ToxConfig, expand
-from tools.versions import available_versions, source_for
+from tools.versions import available_versions, package_at, source_for
 from tools.workspace import Requirement, find_milestone, satisfies
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,10 +134,17 @@ def test_version_sources(tmp_path: Path) -> None:
         source_for(root, "tinytorch-tensor", "0.2.0")
     with pytest.raises(ToolError, match="packages/tinytorch-attn does not exist"):
         source_for(root, "tinytorch-attn", "0.1.0")
-    write(root / "releases.toml", '[tinytorch-tensor]\n"0.0.5" = "deadbeef"\n')
+    sha = "deadbeef" * 5
+    write(root / "releases.toml", f'[tinytorch-tensor]\n"0.0.5" = "{sha}"\n')
     assert available_versions(root, "tinytorch-tensor") == {"0.0.5", "0.1.0"}
-    with pytest.raises(ToolError, match="released at commit deadbeef"):
-        source_for(root, "tinytorch-tensor", "0.0.5")
+    old = source_for(root, "tinytorch-tensor", "0.0.5")
+    assert (old.tree, old.commit) == (None, sha)
+    # The fake workspace is no git checkout: the release's source cannot be read, and it says so.
+    with pytest.raises(ToolError, match=f"released at commit {sha}, but .* is not a git checkout"):
+        package_at(root, old)
+    write(root / "releases.toml", '[tinytorch-tensor]\n"0.0.5" = "deadbeef"\n')
+    with pytest.raises(ToolError, match="'deadbeef' is not a full 40-hex-digit commit id"):
+        available_versions(root, "tinytorch-tensor")
 
 
 def test_expand_generative_names() -> None:
