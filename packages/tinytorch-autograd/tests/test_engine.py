@@ -96,6 +96,23 @@ def test_grad_keeps_the_leafs_dtype():
     assert w.grad.dtype == np.float32
 
 
+def test_a_gradient_reaching_an_op_has_that_ops_dtype():
+    seen = []
+
+    def probe(x):
+        return record("test_dtype_probe", x.data, (x,))
+
+    @graph.register_gradient("test_dtype_probe")
+    def _probe(grad, node):
+        seen.append(grad.dtype)
+        return (grad,)
+
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)  # float32
+    (probe(x) * Tensor([1, 0, 2])).sum().backward()  # the mul rule computes in float64
+    assert seen == [np.float32]
+    assert x.grad.dtype == np.float32
+
+
 # ---- backward's arguments -----------------------------------------------------------------------
 def test_backward_of_a_scalar_seeds_one():
     x = f64([1.0, 2.0])

@@ -31,6 +31,7 @@ POOLS = [
     ((3, 2), (1, 2), (1, 0), (1, 2, 5, 5)),
     ((2, 2), (2, 2), (0, 0), (1, 1, 5, 7)),  # the last row and column fit no window
     ((1, 1), (1, 1), (0, 0), (2, 1, 3, 3)),
+    ((2, 2), (3, 3), (0, 0), (1, 2, 7, 8)),  # gaps between the windows
 ]
 
 
@@ -48,8 +49,10 @@ def test_max_pool_forward_and_gradcheck(k, s, p, shape):
 def test_avg_pool_forward_and_gradcheck(k, s, p, shape, count_include_pad):
     x = randn(*shape, dtype=float64, requires_grad=True, generator=Generator(0))
     expect = reference_pool(x.data, k, s, p, "avg", 0.0, count_include_pad)
-    np.testing.assert_allclose(avg_pool2d(x, k, s, p, count_include_pad).data, expect)
-    assert gradcheck(lambda x: avg_pool2d(x, k, s, p, count_include_pad), [x])
+    np.testing.assert_allclose(
+        avg_pool2d(x, k, s, p, count_include_pad=count_include_pad).data, expect
+    )
+    assert gradcheck(lambda x: avg_pool2d(x, k, s, p, count_include_pad=count_include_pad), [x])
 
 
 def test_max_pool_gradient_goes_to_the_first_of_tied_maxima():
@@ -107,6 +110,14 @@ def test_max_pool_propagates_nan_like_pytorch():
     out = max_pool2d(Tensor(x), 2).data[0, 0]
     assert np.isnan(out[0, 1])
     assert np.count_nonzero(np.isnan(out)) == 1
+
+
+def test_max_pool_gradient_of_a_nan_window_goes_to_its_last_nan_like_pytorch():
+    x = np.zeros((1, 1, 2, 2), dtype=np.float32)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
+    t = Tensor(x, requires_grad=True)
+    max_pool2d(t, 2).sum().backward()
+    np.testing.assert_array_equal(t.grad.data[0, 0], [[0, 0], [1, 0]])
 
 
 def test_max_pool_padding_never_wins_over_negative_inputs():

@@ -46,7 +46,7 @@ def test_pooling(k, s, p):
     for include in (True, False):
         x, tx = both((2, 3, 7, 6), rng)
         compare(
-            avg_pool2d(x, k, s, p, include),
+            avg_pool2d(x, k, s, p, count_include_pad=include),
             TF.avg_pool2d(tx, k, s, p, count_include_pad=include),
             [(x, tx)],
             rng,

@@ -64,6 +64,9 @@ def test_bad_label_is_refused():
     data[3073] = 57
     with pytest.raises(DataFileError, match="record 1 has label byte 57"):
         parse_cifar10_batch(bytes(data))
+    data[3073] = 10  # the first label past CIFAR-10's 0..9
+    with pytest.raises(DataFileError, match="record 1 has label byte 10"):
+        parse_cifar10_batch(bytes(data))
 
 
 def test_cifar10_loads_against_the_manifest(tmp_path):

@@ -263,6 +263,11 @@ def test_extremes_give_ieee_values_without_warnings():
     assert np.isnan(Tensor([-1.0]).sqrt().data[0])
     assert Tensor([1000.0]).exp().tolist() == [np.inf]
     assert Tensor([-1000.0]).exp().tolist() == [0.0]
+    assert (Tensor([0.0]) ** -1).tolist() == [np.inf]
+    assert np.isnan((Tensor([-8.0]) ** 0.5).data[0])
+    assert (Tensor([10.0]) ** 400).tolist() == [np.inf]
+    assert (Tensor([0.0]) ** Tensor([-1.0])).tolist() == [np.inf]
+    assert (2.0 ** Tensor([1000.0])).tolist() == [np.inf]
 
 
 def test_clip():
@@ -304,6 +309,9 @@ def test_matmul_matches_numpy(a_shape, b_shape, out_shape):
 
 def test_matmul_keeps_float32():
     assert (tt.ones(2, 3) @ tt.ones(3, 2)).dtype == np.float32
+    # NumPy widens float32 @ int64 to float64; like the elementwise ops, matmul keeps float32.
+    assert (tt.ones(2, 3) @ Tensor([[1], [2], [3]])).dtype == np.float32
+    assert (tt.ones(4, 2, 3) @ Tensor([[1], [2], [3]])).dtype == np.float32
 
 
 def test_matmul_inner_dimension_mismatch():

@@ -164,6 +164,14 @@ def test_dtype_conversions():
     assert Tensor([1, 2]).float().dtype == np.float32
 
 
+def test_a_cast_to_an_integer_or_bool_dtype_leaves_the_graph():
+    x = Tensor([1.7, -2.2], requires_grad=True)
+    assert not x.long().requires_grad
+    assert x.long().is_leaf
+    assert not x.to(tt.bool_).requires_grad
+    assert x.double().requires_grad  # between floating dtypes the cast stays differentiable
+
+
 # ---- requires_grad -------------------------------------------------------------------------
 
 

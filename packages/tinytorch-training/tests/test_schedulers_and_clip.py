@@ -64,6 +64,9 @@ def test_warmup_then_cosine():
     sched = SequentialLR(opt, [warm, cos], milestones=[2])
     assert [r[0] for r in rates(sched, 5)] == pytest.approx([0.5, 0.75, 1.0, 0.5, 0.0, 0.5])
     assert opt.param_groups[0]["lr"] == pytest.approx(0.5)
+    # The scheduler whose turn it is counts its own steps from its milestone, as PyTorch's do.
+    assert cos.last_epoch == 5 - 2
+    assert cos.get_last_lr() == sched.get_last_lr()
 
 
 def test_every_group_follows_its_own_base_rate():

@@ -20,6 +20,7 @@ from tinytorch.training import (
     StepLR,
     Trainer,
     accuracy,
+    binary_accuracy,
     clip_grad_norm_,
     load_checkpoint,
     save_checkpoint,
@@ -217,6 +218,19 @@ def test_early_stopping_stops_and_restores_the_best_weights():
         np.testing.assert_array_equal(value.data, rec.epochs[best][key])
 
 
+def test_metrics_count_hits_over_the_class_axis_and_the_threshold():
+    logits = Tensor([[[2.0, 0.1], [0.3, 0.9]], [[1.0, 0.0], [0.0, 1.0]]])  # (N, T, C)
+    assert accuracy(logits, Tensor([[0, 1], [1, 1]])) == 0.75
+    assert accuracy(np.eye(3), [0, 1, 2]) == 1.0
+    # An output exactly at the threshold is a negative, as in Keras and torchmetrics.
+    assert binary_accuracy([0.5, 0.51, 0.2], [0, 1, 0]) == 1.0
+    assert binary_accuracy(Tensor([-1.0, 2.0]), Tensor([1.0, 1.0]), threshold=0.0) == 0.5
+    with pytest.raises(ValueError, match=r"outputs of shape \(2, 2\) need targets of shape"):
+        accuracy(np.eye(2), [[0, 1]])
+    with pytest.raises(ValueError, match="binary_accuracy: outputs"):
+        binary_accuracy([0.1, 0.2], [1])
+
+
 def test_early_stopping_max_mode_and_min_delta():
     stop = EarlyStopping(monitor="acc", patience=1, mode="max", min_delta=0.1)
     trainer = type("T", (), {"stop_training": False})()
@@ -225,6 +239,13 @@ def test_early_stopping_max_mode_and_min_delta():
     stop.on_epoch_end(trainer, {"epoch": 2, "acc": 0.55})  # not better by more than 0.1
     assert trainer.stop_training
     assert stop.best == 0.5
+    plateau = EarlyStopping(monitor="loss", patience=1)  # min mode, min_delta 0
+    trainer.stop_training = False
+    plateau.on_fit_start(trainer)
+    plateau.on_epoch_end(trainer, {"epoch": 1, "loss": 1.0})
+    plateau.on_epoch_end(trainer, {"epoch": 2, "loss": 1.0})  # equal is no improvement
+    assert trainer.stop_training
+    assert plateau.best_epoch == 1
     with pytest.raises(KeyError, match="'val_loss' is not in the epoch's logs"):
         EarlyStopping().on_epoch_end(trainer, {"epoch": 1, "train_loss": 1.0})
     with pytest.raises(ValueError, match="mode"):

@@ -25,6 +25,12 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
     Registered as the engine behind ``Tensor.backward()``. Unless ``retain_graph`` is true, the
     graph is freed on the way (each node drops its inputs and saved arrays), so memory does not
     grow across training steps and a second backward through the same graph raises.
+
+    Example:
+        >>> x = Tensor([3.0], requires_grad=True)
+        >>> backward((x * x).sum())
+        >>> x.grad
+        tensor([6.])
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -62,6 +68,10 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
             for x, g in zip(node.inputs, input_grads, strict=True):
                 if g is None or not x.requires_grad:
                     continue
+                if g.dtype != x.data.dtype:
+                    # As PyTorch's engine does: a gradient has its input's dtype. A float32
+                    # input times an int64 mask would otherwise send float64 down the graph.
+                    g = g.astype(x.data.dtype)
                 key = id(x)
                 previous = pending.get(key)
                 pending[key] = g if previous is None else previous + g
@@ -77,7 +87,13 @@ _FREED: Array = np.empty(0)
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors of root's graph that require grad, each after every tensor computed from it."""
+    """Tensors of root's graph that require grad, each after every tensor computed from it.
+
+    Example:
+        >>> x = Tensor([1.0], requires_grad=True)
+        >>> [t.node.op if t.node else "leaf" for t in topological_order((x * 2 + 1).sum())]
+        ['sum', 'add', 'mul', 'leaf']
+    """
     order: list[Tensor] = []
     seen: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]

@@ -8,6 +8,7 @@ hand each window's gradient back through ``col2im``, kh * kw strided additions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -66,39 +67,40 @@ def max_pool2d(
     kernel, s, p, out_hw = _pool_args("max_pool2d", x, kernel_size, stride, padding)
     xp = pad(x.data, p, value=-np.inf)
     (ho, wo), (kh, kw) = out_hw, kernel
-    # A running maximum over the kh * kw kernel offsets, each a strided slice of the whole
-    # batch: no copy of the windows. A strictly greater candidate (or a NaN, which must
-    # propagate as in PyTorch) replaces the best so far, so ties keep the first offset.
-    out = np.empty((*x.shape[:2], ho, wo), dtype=x.dtype)
-    arg = np.zeros(out.shape, dtype=np.min_scalar_type(kh * kw - 1))  # uint8 up to 16x16
-    for k in range(kh * kw):
+
+    def offset(k: int) -> Array:
+        # Kernel offset k of every window at once: one strided slice of the whole batch.
         top, left = divmod(k, kw)
-        rows = slice(top, top + s[0] * (ho - 1) + 1, s[0])
-        cols = slice(left, left + s[1] * (wo - 1) + 1, s[1])
-        candidate = xp[:, :, rows, cols]
-        if k == 0:
-            out[...] = candidate
-            continue
-        wins = (candidate > out) | np.isnan(candidate)
-        np.copyto(out, candidate, where=wins)
-        np.copyto(arg, k, where=wins)
+        return xp[
+            :, :, top : top + s[0] * (ho - 1) + 1 : s[0], left : left + s[1] * (wo - 1) + 1 : s[1]
+        ]
+
+    # A running maximum over the kh * kw kernel offsets: no copy of the windows. Only a
+    # strictly greater candidate moves ``arg``, so ties keep the first offset, as in PyTorch;
+    # np.maximum propagates NaN, as PyTorch does.
+    out = offset(0).copy()
+    arg = np.zeros(out.shape, dtype=np.min_scalar_type(kh * kw - 1))  # uint8 up to 16x16
+    for k in range(1, kh * kw):
+        candidate = offset(k)
+        arg[candidate > out] = k
+        np.maximum(out, candidate, out=out)
+    nan = np.isnan(out)
+    if nan.any():
+        # A NaN wins no comparison: give each NaN window's gradient to its last NaN, the
+        # element PyTorch's kernel picks.
+        for k in range(kh * kw):
+            np.copyto(arg, k, where=nan & np.isnan(offset(k)))
     return record(
         "max_pool2d", out, (x,), arg=arg, padded_shape=xp.shape, kernel=kernel, stride=s, padding=p
     )
 
 
-@register_gradient("max_pool2d")
-def _max_pool2d_grad(grad: Array, node: Node) -> Grads:
-    arg: Array = node.attrs["arg"]
-    kernel: Pair = node.attrs["kernel"]
-
-    def piece(p: int, q: int) -> Array:
-        return np.where(arg == p * kernel[1] + q, grad, 0).astype(grad.dtype, copy=False)
-
+def _unpool(grad: Array, node: Node, piece: Callable[[int, int], Array]) -> Grads:
+    """The input gradient of a pooling op: each window's ``piece`` put back by ``col2im``."""
     grad_x = col2im(
         node.attrs["padded_shape"],
         grad.dtype,
-        kernel,
+        node.attrs["kernel"],
         node.attrs["stride"],
         (1, 1),
         grad.shape[2:],
@@ -108,17 +110,28 @@ def _max_pool2d_grad(grad: Array, node: Node) -> Grads:
     return (grad_x,)
 
 
+@register_gradient("max_pool2d")
+def _max_pool2d_grad(grad: Array, node: Node) -> Grads:
+    arg: Array = node.attrs["arg"]
+    kw = node.attrs["kernel"][1]
+    # grad times a 0/1 mask keeps grad's dtype, in one pass (np.where would need two).
+    return _unpool(grad, node, lambda p, q: grad * (arg == p * kw + q))
+
+
 def avg_pool2d(
     input: Tensor,
     kernel_size: IntOrPair,
     stride: IntOrPair | None = None,
     padding: IntOrPair = 0,
+    *,
     count_include_pad: bool = True,
 ) -> Tensor:
     """Mean of each kernel window (``torch.nn.functional.avg_pool2d``).
 
     ``stride`` defaults to ``kernel_size``; ``padding`` adds zeros, which count towards the
-    mean unless ``count_include_pad=False``.
+    mean unless ``count_include_pad=False``. That flag is keyword-only: PyTorch's fifth
+    positional argument is ``ceil_mode``, which is not supported here, so a PyTorch call that
+    passes it positionally fails loudly instead of meaning something else.
 
     Example:
         >>> from tinytorch.tensor import arange
@@ -152,20 +165,26 @@ def avg_pool2d(
 @register_gradient("avg_pool2d")
 def _avg_pool2d_grad(grad: Array, node: Node) -> Grads:
     share = (grad / node.attrs["divisor"]).astype(grad.dtype, copy=False)
-    grad_x = col2im(
-        node.attrs["padded_shape"],
-        grad.dtype,
-        node.attrs["kernel"],
-        node.attrs["stride"],
-        (1, 1),
-        grad.shape[2:],
-        node.attrs["padding"],
-        lambda p, q: share,
-    )
-    return (grad_x,)
+    return _unpool(grad, node, lambda p, q: share)
 
 
-class MaxPool2d(Module):
+class _Pool2d(Module):
+    """What the pooling layers share: a checked kernel size, stride and padding."""
+
+    def __init__(
+        self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = pair(name, "kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else pair(name, "stride", stride, 1)
+        self.padding = pair(name, "padding", padding, 0)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
     """Max pooling layer (``torch.nn.MaxPool2d``); see :func:`max_pool2d`.
 
     Example:
@@ -174,22 +193,11 @@ class MaxPool2d(Module):
         (8, 6, 14, 14)
     """
 
-    def __init__(
-        self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
-    ) -> None:
-        super().__init__()
-        self.kernel_size = pair("MaxPool2d", "kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else pair("MaxPool2d", "stride", stride, 1)
-        self.padding = pair("MaxPool2d", "padding", padding, 0)
-
     def forward(self, x: Tensor) -> Tensor:
         return max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-
-class AvgPool2d(Module):
+class AvgPool2d(_Pool2d):
     """Average pooling layer (``torch.nn.AvgPool2d``); see :func:`avg_pool2d`.
 
     Example:
@@ -203,16 +211,13 @@ class AvgPool2d(Module):
         kernel_size: IntOrPair,
         stride: IntOrPair | None = None,
         padding: IntOrPair = 0,
+        *,
         count_include_pad: bool = True,
     ) -> None:
-        super().__init__()
-        self.kernel_size = pair("AvgPool2d", "kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else pair("AvgPool2d", "stride", stride, 1)
-        self.padding = pair("AvgPool2d", "padding", padding, 0)
+        super().__init__(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return avg_pool2d(
+            x, self.kernel_size, self.stride, self.padding, count_include_pad=self.count_include_pad
+        )

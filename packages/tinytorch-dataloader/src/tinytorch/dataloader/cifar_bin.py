@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.dataloader.dataset import TensorDataset
+from tinytorch.dataloader.dataset import TensorDataset, image_dataset
 from tinytorch.dataloader.files import (
     DataFileError,
     Verify,
@@ -28,7 +28,6 @@ from tinytorch.dataloader.files import (
     sha256_file,
     write_manifest,
 )
-from tinytorch.tensor import from_numpy
 
 __all__ = [
     "CIFAR10_ARCHIVE_SHA256",
@@ -123,8 +122,7 @@ def cifar10(
         x, y = parse_cifar10_batch(blob, name=str(path))
         images.append(x)
         labels.append(y)
-    pixels = np.concatenate(images).astype(np.float32) / np.float32(255.0)
-    return TensorDataset(from_numpy(pixels), from_numpy(np.concatenate(labels).astype(np.int64)))
+    return image_dataset(np.concatenate(images), np.concatenate(labels))
 
 
 def download_cifar10(root: str | os.PathLike[str] | None = None) -> Path:
@@ -132,6 +130,11 @@ def download_cifar10(root: str | os.PathLike[str] | None = None) -> Path:
 
     Only the known member names are extracted (never a path from the archive), so a doctored
     archive cannot write outside ``root``. Needs internet access; never called by the tests.
+
+    Example (on a machine with internet access; not run by the doctests)::
+
+        home = download_cifar10()          # ~/.cache/tinytorch/cifar10, 163 MB
+        test = cifar10("test", root=home)
     """
     home = data_home("cifar10", root)
     archive = home / CIFAR10_ARCHIVE

@@ -33,7 +33,16 @@ Verify = bool | Mapping[str, str]
 
 
 class DataFileError(ValueError):
-    """A data file exists but is refused: bad magic number, wrong size or checksum mismatch."""
+    """A data file exists but is refused: bad magic number, wrong size or checksum mismatch.
+
+    Example:
+        >>> from tinytorch.dataloader import parse_idx
+        >>> try:
+        ...     parse_idx(bytes([0, 0, 8, 1, 0, 0, 0, 5, 97, 98]))  # 5 bytes declared, 2 given
+        ... except DataFileError as err:
+        ...     print(str(err).split(": ")[1])
+        <bytes> size mismatch
+    """
 
 
 def data_home(name: str, root: str | os.PathLike[str] | None = None) -> Path:
@@ -62,7 +71,14 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks."""
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "empty.bin"; _ = f.write_bytes(b"")
+        >>> sha256_file(f) == sha256_bytes(b"")
+        True
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -71,7 +87,15 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Parse a ``sha256sum``-style manifest (``<hex>  <name>`` per line) into {name: hex}."""
+    """Parse a ``sha256sum``-style manifest (``<hex>  <name>`` per line) into {name: hex}.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> m = pathlib.Path(tempfile.mkdtemp()) / "SHA256SUMS"
+        >>> _ = m.write_text("# a comment\\n" + "ab" * 32 + "  train.bin\\n")
+        >>> read_manifest(m) == {"train.bin": "ab" * 32}
+        True
+    """
     entries: dict[str, str] = {}
     for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
@@ -136,6 +160,14 @@ def read_verified(
 
     Raises ``FileNotFoundError`` naming the file and ``how_to_get`` it when it is missing, and
     :class:`DataFileError` when its hash differs or none is known (unless ``verify=False``).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.bin"; _ = f.write_bytes(b"abc")
+        >>> read_verified("demo", f, {"x.bin": sha256_bytes(b"abc")}, {}, "")
+        b'abc'
+        >>> read_verified("demo", f, False, {}, "")  # no hash check; the bytes as they are
+        b'abc'
     """
     if not path.is_file():
         raise FileNotFoundError(f"{op}: {path} not found. {how_to_get}")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.dataloader.dataset import TensorDataset
+from tinytorch.dataloader.dataset import TensorDataset, image_dataset
 from tinytorch.dataloader.files import (
     DataFileError,
     Verify,
@@ -32,7 +32,6 @@ from tinytorch.dataloader.files import (
     sha256_file,
     write_manifest,
 )
-from tinytorch.tensor import from_numpy
 
 __all__ = ["MNIST_SHA256", "MNIST_URLS", "download_mnist", "mnist", "parse_idx", "read_idx"]
 
@@ -109,7 +108,15 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> npt.NDArray[Any]:
 
 
 def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
-    """Read an IDX file (``.gz`` or not) without checksum verification; see :func:`mnist`."""
+    """Read an IDX file (``.gz`` or not) without checksum verification; see :func:`mnist`.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
+        >>> _ = f.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 2, 4, 2]))
+        >>> read_idx(f)
+        array([4, 2], dtype=uint8)
+    """
     p = Path(path)
     return parse_idx(p.read_bytes(), name=str(p))
 
@@ -165,8 +172,7 @@ def mnist(
         )
     if labels.size and int(labels.max()) > 9:
         raise DataFileError(f"mnist: {prefix} labels hold {int(labels.max())}, not a digit")
-    x = (images.astype(np.float32) / np.float32(255.0))[:, None]
-    return TensorDataset(from_numpy(x), from_numpy(labels.astype(np.int64)))
+    return image_dataset(images[:, None], labels)
 
 
 def download_mnist(root: str | os.PathLike[str] | None = None) -> Path:
@@ -174,6 +180,11 @@ def download_mnist(root: str | os.PathLike[str] | None = None) -> Path:
 
     Files already present with the right hash are kept. Needs internet access; never called by
     the tests or by the loaders.
+
+    Example (on a machine with internet access; not run by the doctests)::
+
+        folder = download_mnist()          # ~/.cache/tinytorch/mnist, 11 MB
+        train = mnist("train", root=folder)
     """
     folder = data_home("mnist", root)
     for name, sha in MNIST_SHA256.items():

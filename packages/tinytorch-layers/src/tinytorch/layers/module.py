@@ -26,14 +26,31 @@ M = TypeVar("M", bound="Module")
 
 class IncompatibleKeys(NamedTuple):
     """What :meth:`Module.load_state_dict` did not match: keys the model has that the state lacks,
-    and keys the state has that the model lacks."""
+    and keys the state has that the model lacks.
+
+    Example:
+        >>> from tinytorch.layers import Linear
+        >>> state = Linear(2, 1).state_dict()
+        >>> del state["bias"]
+        >>> Linear(2, 1).load_state_dict(state, strict=False)
+        IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]
 
 
 class StateDictError(ValueError, RuntimeError):
-    """A state dict that does not fit the model. A ``RuntimeError`` too, as in PyTorch."""
+    """A state dict that does not fit the model. A ``RuntimeError`` too, as in PyTorch.
+
+    Example:
+        >>> from tinytorch.layers import Linear
+        >>> try:
+        ...     Linear(2, 1).load_state_dict(Linear(3, 1).state_dict())
+        ... except StateDictError as err:
+        ...     print(str(err).splitlines()[1].strip())
+        size mismatch for weight: the state has shape (1, 3), the model has shape (1, 2)
+    """
 
 
 class Module:

@@ -31,6 +31,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def check_reduction(op: str, reduction: str) -> None:
+    """Raise ``ValueError``, naming ``op``, unless ``reduction`` is "mean", "sum" or "none"."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of 'mean', 'sum', 'none', got {reduction!r}")
 
@@ -85,6 +86,15 @@ def _elementwise_weight(op: str, name: str, w: TensorLike | None, x: Tensor) -> 
         )
     _no_grad_argument(op, name, t)
     return t.data.astype(x.dtype, copy=False)
+
+
+def _binary_args(
+    op: str, input: Tensor, target: TensorLike, weight: TensorLike | None, reduction: str
+) -> tuple[Tensor, Array, Array | None]:
+    """The checked input, target and element weight of a binary cross-entropy."""
+    check_reduction(op, reduction)
+    x = _float_input(op, input)
+    return x, _float_target(op, target, x), _elementwise_weight(op, "weight", weight, x)
 
 
 def _reduce(loss: Array, reduction: str, dtype: np.dtype[Any]) -> Array:
@@ -279,10 +289,7 @@ def binary_cross_entropy(
         tensor(0.1643)
     """
     op = "binary_cross_entropy"
-    check_reduction(op, reduction)
-    x = _float_input(op, input)
-    t = _float_target(op, target, x)
-    w = _elementwise_weight(op, "weight", weight, x)
+    x, t, w = _binary_args(op, input, target, weight, reduction)
     p = x.data
     if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError(
@@ -321,10 +328,7 @@ def binary_cross_entropy_with_logits(
         tensor(0.0635)
     """
     op = "binary_cross_entropy_with_logits"
-    check_reduction(op, reduction)
-    x = _float_input(op, input)
-    t = _float_target(op, target, x)
-    w = _elementwise_weight(op, "weight", weight, x)
+    x, t, w = _binary_args(op, input, target, weight, reduction)
     pw = _elementwise_weight(op, "pos_weight", pos_weight, x)
     z = x.data
     softplus_neg = np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0.0)  # log(1 + exp(-z))

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.optimizers.optimizer import Optimizer, ParamGroup, ParamsT, check_nonnegative
+from tinytorch.optimizers.optimizer import (
+    Optimizer,
+    ParamGroup,
+    ParamsT,
+    check_nonnegative,
+    lerp_,
+    square_average_,
+    weight_decayed,
+)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -78,20 +86,14 @@ class Adam(Optimizer):
         tmp, grad = self._buffers(p, 2)
         state["step"] = step = state["step"] + 1
 
-        if weight_decay != 0:
-            if self._decoupled:
-                p *= 1 - lr * weight_decay
-            else:
-                np.multiply(p, weight_decay, out=grad)
-                grad += g
-                g = grad
+        if not self._decoupled:
+            g = weight_decayed(p, g, weight_decay, out=grad)
+        elif weight_decay != 0:
+            p *= 1 - lr * weight_decay
 
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        _lerp(m, g, 1 - beta1, tmp)
-        v *= beta2
-        np.multiply(g, 1 - beta2, out=tmp)
-        tmp *= g
-        v += tmp
+        lerp_(m, g, 1 - beta1, tmp)
+        square_average_(v, g, beta2, tmp)
 
         if group["amsgrad"]:
             v_max = state.get("max_exp_avg_sq")
@@ -138,18 +140,3 @@ class AdamW(Adam):
         amsgrad: bool = False,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
-
-
-def _lerp(start: Array, end: Array, weight: float, tmp: Array) -> None:
-    """``start <- start + weight * (end - start)`` in place, in PyTorch's two-branch form.
-
-    ``torch.lerp`` switches to ``end - (end - start) * (1 - weight)`` for weights >= 0.5 so the
-    result is exact at weight 1; matching it keeps trajectories close to PyTorch's.
-    """
-    np.subtract(end, start, out=tmp)
-    if weight < 0.5:
-        tmp *= weight
-        start += tmp
-    else:
-        tmp *= 1 - weight
-        np.subtract(end, tmp, out=start)

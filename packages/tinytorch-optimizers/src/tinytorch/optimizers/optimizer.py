@@ -333,3 +333,38 @@ def check_nonnegative(optimizer: str, group: ParamGroup, *keys: str) -> None:
             raise ValueError(f"{optimizer}: {key} must be a number, got {value!r}")
         if not (math.isfinite(value) and value >= 0.0):
             raise ValueError(f"{optimizer}: invalid {key}: {value} (must be >= 0)")
+
+
+# ---- update arithmetic shared by the optimizers, in place and in PyTorch's operation order ---
+def weight_decayed(p: Array, g: Array, weight_decay: float, out: Array) -> Array:
+    """``g + weight_decay * p`` (the gradient of an L2 penalty added) written into ``out``; ``g``
+    itself, unwritten, when ``weight_decay`` is 0."""
+    if weight_decay == 0:
+        return g
+    np.multiply(p, weight_decay, out=out)
+    out += g
+    return out
+
+
+def lerp_(start: Array, end: Array, weight: float, tmp: Array) -> None:
+    """``start <- start + weight * (end - start)`` in place, in PyTorch's two-branch form.
+
+    ``torch.lerp`` switches to ``end - (end - start) * (1 - weight)`` for weights >= 0.5 so the
+    result is exact at weight 1; matching it keeps trajectories close to PyTorch's.
+    """
+    np.subtract(end, start, out=tmp)
+    if weight < 0.5:
+        tmp *= weight
+        start += tmp
+    else:
+        tmp *= 1 - weight
+        np.subtract(end, tmp, out=start)
+
+
+def square_average_(avg: Array, g: Array, decay: float, tmp: Array) -> None:
+    """``avg <- decay * avg + (1 - decay) * g * g`` in place (PyTorch's ``mul_`` then
+    ``addcmul_``): Adam's second moment, RMSprop's mean square."""
+    avg *= decay
+    np.multiply(g, 1 - decay, out=tmp)
+    tmp *= g
+    avg += tmp

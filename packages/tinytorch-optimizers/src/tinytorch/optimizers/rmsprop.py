@@ -7,8 +7,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.optimizers.adam import _lerp
-from tinytorch.optimizers.optimizer import Optimizer, ParamGroup, ParamsT, check_nonnegative
+from tinytorch.optimizers.optimizer import (
+    Optimizer,
+    ParamGroup,
+    ParamsT,
+    check_nonnegative,
+    lerp_,
+    square_average_,
+    weight_decayed,
+)
 
 __all__ = ["RMSprop"]
 
@@ -71,22 +78,15 @@ class RMSprop(Optimizer):
         state["step"] += 1
         avg, grad = self._buffers(p, 2)
 
-        if weight_decay != 0:
-            np.multiply(p, weight_decay, out=grad)
-            grad += g
-            g = grad
-
+        g = weight_decayed(p, g, weight_decay, out=grad)
         square_avg = state["square_avg"]
-        square_avg *= alpha
-        np.multiply(g, 1 - alpha, out=avg)
-        avg *= g
-        square_avg += avg
+        square_average_(square_avg, g, alpha, avg)
 
         if group["centered"]:
             grad_avg = state.get("grad_avg")
             if grad_avg is None:
                 grad_avg = state["grad_avg"] = np.zeros_like(p)
-            _lerp(grad_avg, g, 1 - alpha, avg)
+            lerp_(grad_avg, g, 1 - alpha, avg)
             np.multiply(grad_avg, grad_avg, out=avg)
             np.subtract(square_avg, avg, out=avg)
             np.sqrt(avg, out=avg)

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.optimizers.optimizer import Optimizer, ParamGroup, ParamsT, check_nonnegative
+from tinytorch.optimizers.optimizer import (
+    Optimizer,
+    ParamGroup,
+    ParamsT,
+    check_nonnegative,
+    weight_decayed,
+)
 
 __all__ = ["SGD"]
 
@@ -58,11 +64,7 @@ class SGD(Optimizer):
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: ParamGroup) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
         tmp, d = self._buffers(p, 2)
-        if weight_decay != 0:
-            np.multiply(p, weight_decay, out=d)
-            d += g
-        else:
-            d = g  # read only from here on: the caller's gradient is never written
+        d = weight_decayed(p, g, weight_decay, out=d)  # g itself is only ever read
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:

@@ -41,7 +41,9 @@ def _to_array(data: Any, dtype: npt.DTypeLike | None) -> Array:
         return array.astype(np.int64)
     if array.dtype.kind == "b":
         return array
-    raise TypeError(f"cannot make a Tensor from {type(data).__name__} of dtype {array.dtype}")
+    raise TypeError(
+        f"Tensor: cannot make a Tensor from {type(data).__name__} of dtype {array.dtype}"
+    )
 
 
 class Tensor:
@@ -90,14 +92,17 @@ class Tensor:
     # ---- metadata -------------------------------------------------------------------------
     @property
     def shape(self) -> Shape:
+        """The size of each dimension, a tuple."""
         return self.data.shape
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The NumPy dtype of the elements."""
         return self.data.dtype
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
@@ -106,6 +111,7 @@ class Tensor:
         return int(self.data.size)
 
     def numel(self) -> int:
+        """Number of elements, as PyTorch names it (the property ``size`` gives the same)."""
         return int(self.data.size)
 
     @property
@@ -115,14 +121,20 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True unless an op recorded this tensor in a graph (only leaves receive ``.grad``)."""
         return self._node is None
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf; only floating tensors can require grad."""
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require grad, not {self.dtype}")
+            raise TypeError(
+                f"requires_grad_: only floating-point tensors can require grad, not {self.dtype} "
+                f"(shape {self.shape})"
+            )
         if not requires_grad and self._node is not None:
-            raise RuntimeError("requires_grad can only be switched off on a leaf; use detach()")
+            raise RuntimeError(
+                "requires_grad_: requires_grad can only be switched off on a leaf; use detach()"
+            )
         self.requires_grad = requires_grad
         return self
 
@@ -141,6 +153,7 @@ class Tensor:
         engine(self, seed, retain_graph)
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad`` becomes ``None``)."""
         self.grad = None
 
     # ---- conversion -----------------------------------------------------------------------
@@ -154,27 +167,46 @@ class Tensor:
         return self.data.astype(dtype)
 
     def item(self) -> Any:
+        """The one element of a single-element tensor, as a Python number.
+
+        Example:
+            >>> Tensor([[2.5]]).item()
+            2.5
+        """
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor of one element, got shape {self.shape}")
         return self.data.reshape(()).item()
 
     def tolist(self) -> Any:
+        """The elements as (nested) Python lists of Python numbers."""
         return self.data.tolist()
 
     def to(self, dtype: npt.DTypeLike) -> Tensor:
-        """This tensor as ``dtype`` (differentiable between floating types)."""
+        """This tensor as ``dtype`` (differentiable between floating types).
+
+        Example:
+            >>> Tensor([1.7, -2.2]).to(int64)
+            tensor([ 1, -2])
+        """
         target = np.dtype(dtype)
         if target == self.data.dtype:
             return self
+        if target.kind != "f":
+            # Integers and bools take no gradient: the result is cut from the graph, as in
+            # PyTorch, rather than an integer tensor that claims to require grad.
+            return Tensor._wrap(self.data.astype(target))
         return record("cast", self.data.astype(target), (self,))
 
     def float(self) -> Tensor:
+        """This tensor as float32."""
         return self.to(float32)
 
     def double(self) -> Tensor:
+        """This tensor as float64 (what gradient checks need)."""
         return self.to(float64)
 
     def long(self) -> Tensor:
+        """This tensor as int64 (class indices), cut from the graph."""
         return self.to(int64)
 
     def __len__(self) -> int:
@@ -202,7 +234,10 @@ class Tensor:
 
     def __index__(self) -> int:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError("only a one-element integer tensor converts to an index")
+            raise TypeError(
+                f"index: only a one-element integer tensor converts to an index, not one of "
+                f"shape {self.shape} and dtype {self.dtype}"
+            )
         return int(self.item())
 
     def __repr__(self) -> str:
@@ -256,13 +291,18 @@ class Tensor:
         return self._other(other).__truediv__(self)
 
     def __pow__(self, exponent: TensorLike) -> Tensor:
+        # 0 ** -1 is inf, (-8) ** 0.5 nan and 10 ** 400 inf, silently, as in PyTorch (and as
+        # exp and log here): no NumPy warning.
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-            out = self.data**exponent
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                out = self.data**exponent
             if out.dtype == float64 and self.data.dtype != float64:
                 out = out.astype(float32)  # int ** 0.5 is float32, as in PyTorch
             return record("pow", out, (self,), exponent=exponent)
         o = self._other(exponent)
-        return record("pow_tensor", _broadcast("pow", np.power, self, o), (self, o))
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            out = _broadcast("pow", np.power, self, o)
+        return record("pow_tensor", out, (self, o))
 
     def __rpow__(self, base: TensorLike) -> Tensor:
         return self._other(base).__pow__(self)
@@ -288,7 +328,8 @@ class Tensor:
     def _check_inplace(self, op: str) -> None:
         if self.requires_grad and graph.is_grad_enabled():
             raise RuntimeError(
-                f"in-place {op} on a tensor that requires grad would corrupt the graph; "
+                f"{op}: in-place {op} on a tensor of shape {self.shape} that requires grad "
+                "would corrupt the graph; "
                 "wrap the update in tinytorch.autograd.no_grad() or use the out-of-place form"
             )
 
@@ -347,9 +388,11 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are identities (graph nodes), even with ``==`` overloaded
 
     def any(self) -> bool:
+        """Whether some element is true (nonzero), as a Python bool."""
         return bool(self.data.any())
 
     def all(self) -> bool:
+        """Whether every element is true (nonzero), as a Python bool."""
         return bool(self.data.all())
 
     # ---- elementwise functions ---------------------------------------------------------------
@@ -364,13 +407,16 @@ class Tensor:
             return record("log", np.log(self.data), (self,))
 
     def sqrt(self) -> Tensor:
+        """Elementwise square root; sqrt of a negative is NaN without a warning, as in PyTorch."""
         with np.errstate(invalid="ignore"):
             return record("sqrt", np.sqrt(self.data), (self,))
 
     def abs(self) -> Tensor:
+        """Elementwise absolute value."""
         return record("abs", np.abs(self.data), (self,))
 
     def pow(self, exponent: TensorLike) -> Tensor:
+        """``self ** exponent``: a Python number, or a tensor that broadcasts."""
         return self.__pow__(exponent)
 
     def clip(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
@@ -384,6 +430,13 @@ class Tensor:
 
     # ---- reductions --------------------------------------------------------------------------
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (an int, several, or ``None`` for every element).
+
+        Example:
+            >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+            >>> x.sum(), x.sum(axis=0), x.sum(axis=1, keepdims=True).shape
+            (tensor(10.), tensor([4., 6.]), (2, 1))
+        """
         ax = _axes("sum", axis, self.ndim)
         return record(
             "sum",
@@ -394,6 +447,12 @@ class Tensor:
         )
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (an int, several, or ``None``) of a floating tensor.
+
+        Example:
+            >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).mean(axis=(0, 1))
+            tensor(2.5)
+        """
         ax = _axes("mean", axis, self.ndim)
         if self.data.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating tensor, got {self.dtype}")
@@ -426,6 +485,7 @@ class Tensor:
         )
 
     def min(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Smallest element (over ``axis``); the gradient is shared among tied minima."""
         ax = _axes("min", axis, self.ndim)
         _check_nonempty("min", self, ax)
         return record(
@@ -437,12 +497,19 @@ class Tensor:
         )
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the largest element (over ``axis``; of the flattened tensor without one).
+
+        Example:
+            >>> Tensor([[1.0, 5.0], [7.0, 2.0]]).argmax(axis=1)
+            tensor([1, 0])
+        """
         ax = _axes("argmax", axis, self.ndim)
         _check_nonempty("argmax", self, ax)
         out = np.argmax(self.data, axis=ax[0] if ax else None, keepdims=keepdims)
         return Tensor._wrap(np.asarray(out, dtype=np.int64))
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the smallest element (over ``axis``; of the flattened tensor without one)."""
         ax = _axes("argmin", axis, self.ndim)
         _check_nonempty("argmin", self, ax)
         out = np.argmin(self.data, axis=ax[0] if ax else None, keepdims=keepdims)
@@ -450,6 +517,13 @@ class Tensor:
 
     # ---- shape -------------------------------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same elements in a new shape (one dimension may be -1); a view where possible.
+
+        Example:
+            >>> Tensor(np.arange(6)).reshape(2, -1)
+            tensor([[0, 1, 2],
+                    [3, 4, 5]])
+        """
         target = _shape_arg(shape)
         try:
             out = self.data.reshape(target)
@@ -463,21 +537,33 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dimensions ``start_dim`` to ``end_dim`` into one.
+
+        Example:
+            >>> Tensor(np.zeros((2, 3, 4))).flatten(1).shape
+            (2, 12)
+        """
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        start, end = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
         shape = self.shape
         return self.reshape(*shape[:start], -1, *shape[end + 1 :])
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two dimensions (by default the last two, as for a batch of matrices)."""
         axes = list(range(self.ndim))
-        d0, d1 = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
+        d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
         axes[d0], axes[d1] = axes[d1], axes[d0]
         return self.permute(*axes)
 
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
-        order = tuple(_dim(d, self.ndim) for d in _shape_arg(dims))
+        """The dimensions reordered: dimension ``i`` of the result is ``dims[i]`` of this one.
+
+        Example:
+            >>> Tensor(np.zeros((2, 3, 4))).permute(2, 0, 1).shape
+            (4, 2, 3)
+        """
+        order = tuple(_dim(d, self.ndim, "permute") for d in _shape_arg(dims))
         if sorted(order) != list(range(self.ndim)):
             raise ValueError(f"permute: {order} is not a permutation of the {self.ndim} dims")
         return record("permute", np.transpose(self.data, order), (self,), dims=order)
@@ -488,17 +574,29 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def squeeze(self, axis: int | None = None) -> Tensor:
+        """Drop size-1 dimensions (only ``axis``, if given and of size 1).
+
+        Example:
+            >>> Tensor(np.zeros((1, 3, 1))).squeeze().shape
+            (3,)
+        """
         if axis is None:
             target = tuple(n for n in self.shape if n != 1)
         else:
-            ax = _dim(axis, self.ndim)
+            ax = _dim(axis, self.ndim, "squeeze")
             if self.ndim == 0 or self.shape[ax] != 1:
                 return self  # PyTorch: squeezing a non-1 dimension is a no-op
             target = self.shape[:ax] + self.shape[ax + 1 :]
         return self.reshape(target)
 
     def unsqueeze(self, axis: int) -> Tensor:
-        ax = _dim(axis, self.ndim + 1)
+        """Insert a size-1 dimension at ``axis``.
+
+        Example:
+            >>> Tensor([1.0, 2.0]).unsqueeze(0).shape
+            (1, 2)
+        """
+        ax = _dim(axis, self.ndim + 1, "unsqueeze")
         return self.reshape((*self.shape[:ax], 1, *self.shape[ax:]))
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
@@ -541,6 +639,12 @@ def record(op: str, out: Array, inputs: tuple[Tensor, ...], **attrs: Any) -> Ten
 
     This is the one place every op passes through. The node is kept only when grad mode is on
     and some input requires grad, so inference pays for a Python call and nothing more.
+
+    Example:
+        >>> x, op = Tensor([1.0, 2.0], requires_grad=True), "doc_double"
+        >>> y = record(op, x.data * 2, (x,), factor=2)
+        >>> y.node.op, y.node.attrs, record(op, x.data * 2, (x.detach(),)).node
+        ('doc_double', {'factor': 2}, None)
     """
     t = Tensor._wrap(out)
     if graph._grad_enabled[0]:
@@ -559,6 +663,10 @@ def _broadcast(op: str, ufunc: np.ufunc, a: Tensor, b: Tensor) -> Array:
         raise ValueError(
             f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together"
         ) from None
+    return _keep_float32(out, a, b)
+
+
+def _keep_float32(out: Array, a: Tensor, b: Tensor) -> Array:
     if out.dtype == float64 and a.data.dtype != float64 and b.data.dtype != float64:
         # NumPy widens int64 with float32 (or int / int) to float64; PyTorch keeps float32.
         out = out.astype(float32)
@@ -592,13 +700,13 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         else:
             reason = "have batch dimensions that cannot be broadcast together"
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} {reason}") from None
-    return record("matmul", out, (a, b))
+    return record("matmul", _keep_float32(out, a, b), (a, b))
 
 
-def _dim(d: SupportsIndex, ndim: int) -> int:
+def _dim(d: SupportsIndex, ndim: int, op: str = "dim") -> int:
     i = int(d)
     if not -max(ndim, 1) <= i < max(ndim, 1):
-        raise IndexError(f"dimension {i} is out of range for a tensor of {ndim} dimensions")
+        raise IndexError(f"{op}: dimension {i} is out of range for a tensor of {ndim} dimensions")
     return i % max(ndim, 1)
 
 
@@ -606,11 +714,7 @@ def _axes(op: str, axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
     if axis is None:
         return None
     items = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    try:
-        axes = tuple(sorted({_dim(a, ndim) for a in items}))
-    except IndexError as err:
-        raise IndexError(f"{op}: {err}") from None
-    return axes
+    return tuple(sorted({_dim(a, ndim, op) for a in items}))
 
 
 def _check_nonempty(op: str, t: Tensor, axes: tuple[int, ...] | None) -> None:

@@ -42,6 +42,7 @@ class Generator:
         self.rng = np.random.default_rng(seed)
 
     def manual_seed(self, seed: int) -> Generator:
+        """Restart this generator from ``seed``; returns it, as ``torch.Generator`` does."""
         self.rng = np.random.default_rng(seed)
         return self
 
@@ -50,6 +51,7 @@ class Generator:
         return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a state from :meth:`get_state`: the draws that follow repeat exactly."""
         self.rng.bit_generator.state = state
 
 
@@ -57,7 +59,13 @@ default_generator = Generator(0)
 
 
 def manual_seed(seed: int) -> Generator:
-    """Reseed the default generator, which every random function uses unless given another."""
+    """Reseed the default generator, which every random function uses unless given another.
+
+    Example:
+        >>> _ = manual_seed(0); a = randn(3)
+        >>> _ = manual_seed(0); bool((randn(3) == a).all())
+        True
+    """
     return default_generator.manual_seed(seed)
 
 
@@ -84,7 +92,15 @@ def tensor(
 
 
 def from_numpy(array: npt.NDArray[Any]) -> Tensor:
-    """A tensor sharing ``array``'s memory and keeping its dtype."""
+    """A tensor sharing ``array``'s memory and keeping its dtype (``torch.from_numpy``).
+
+    Example:
+        >>> a = np.zeros(2)
+        >>> t = from_numpy(a)
+        >>> a[0] = 5.0
+        >>> t
+        tensor([5., 0.], dtype=float64)
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor(array)
@@ -93,12 +109,24 @@ def from_numpy(array: npt.NDArray[Any]) -> Tensor:
 def zeros(
     *shape: int | Sequence[int], dtype: npt.DTypeLike = float32, requires_grad: bool = False
 ) -> Tensor:
+    """A tensor of zeros; the shape as separate ints or one sequence (``torch.zeros``).
+
+    Example:
+        >>> zeros(2, 3).shape, zeros((2, 3)).dtype
+        ((2, 3), dtype('float32'))
+    """
     return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(
     *shape: int | Sequence[int], dtype: npt.DTypeLike = float32, requires_grad: bool = False
 ) -> Tensor:
+    """A tensor of ones (``torch.ones``).
+
+    Example:
+        >>> ones(2, dtype=int64)
+        tensor([1, 1])
+    """
     return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
 
 
@@ -108,23 +136,47 @@ def full(
     dtype: npt.DTypeLike = float32,
     requires_grad: bool = False,
 ) -> Tensor:
+    """A tensor of ``shape`` filled with ``fill_value`` (``torch.full``).
+
+    Example:
+        >>> full((2,), 0.5)
+        tensor([0.5, 0.5])
+    """
     return Tensor(
         np.full(_shape_arg((shape,)), fill_value, dtype=dtype), requires_grad=requires_grad
     )
 
 
 def zeros_like(t: Tensor, dtype: npt.DTypeLike | None = None) -> Tensor:
+    """Zeros of ``t``'s shape and (unless ``dtype`` says otherwise) dtype.
+
+    Example:
+        >>> zeros_like(ones(2, 2, dtype=int64))
+        tensor([[0, 0],
+                [0, 0]])
+    """
     return Tensor(np.zeros(t.shape, dtype=dtype or t.dtype))
 
 
 def ones_like(t: Tensor, dtype: npt.DTypeLike | None = None) -> Tensor:
+    """Ones of ``t``'s shape and (unless ``dtype`` says otherwise) dtype.
+
+    Example:
+        >>> ones_like(zeros(3))
+        tensor([1., 1., 1.])
+    """
     return Tensor(np.ones(t.shape, dtype=dtype or t.dtype))
 
 
 def arange(
     start: float, end: float | None = None, step: float = 1, dtype: npt.DTypeLike | None = None
 ) -> Tensor:
-    """Evenly spaced values in [start, end); int64 when every argument is an int."""
+    """Evenly spaced values in [start, end); int64 when every argument is an int.
+
+    Example:
+        >>> arange(4), arange(0, 1, 0.25)
+        (tensor([0, 1, 2, 3]), tensor([0.  , 0.25, 0.5 , 0.75]))
+    """
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -139,7 +191,12 @@ def randn(
     dtype: npt.DTypeLike = float32,
     requires_grad: bool = False,
 ) -> Tensor:
-    """Samples of the standard normal distribution."""
+    """Samples of the standard normal distribution (``torch.randn``).
+
+    Example:
+        >>> randn(2, 3, generator=Generator(0)).shape
+        (2, 3)
+    """
     data = _rng(generator).standard_normal(_shape_arg(shape), dtype=np.float64).astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
 
@@ -150,7 +207,13 @@ def rand(
     dtype: npt.DTypeLike = float32,
     requires_grad: bool = False,
 ) -> Tensor:
-    """Samples of the uniform distribution on [0, 1)."""
+    """Samples of the uniform distribution on [0, 1) (``torch.rand``).
+
+    Example:
+        >>> r = rand(1000, generator=Generator(0)).data
+        >>> bool(r.min() >= 0.0 and r.max() < 1.0)
+        True
+    """
     data = _rng(generator).random(_shape_arg(shape)).astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
 
@@ -158,10 +221,21 @@ def rand(
 def randint(
     low: int, high: int, shape: Sequence[int], generator: Generator | None = None
 ) -> Tensor:
-    """Integers drawn uniformly from [low, high), as int64."""
+    """Integers drawn uniformly from [low, high), as int64.
+
+    Example:
+        >>> r = randint(0, 10, (4,), generator=Generator(0))
+        >>> r.shape, r.dtype, 0 <= r.min().item() and r.max().item() < 10
+        ((4,), dtype('int64'), True)
+    """
     return Tensor(_rng(generator).integers(low, high, size=tuple(shape), dtype=np.int64))
 
 
 def randperm(n: int, generator: Generator | None = None) -> Tensor:
-    """A random permutation of 0..n-1, as int64."""
+    """A random permutation of 0..n-1, as int64.
+
+    Example:
+        >>> sorted(randperm(5, generator=Generator(0)).tolist())
+        [0, 1, 2, 3, 4]
+    """
     return Tensor(_rng(generator).permutation(n).astype(np.int64))

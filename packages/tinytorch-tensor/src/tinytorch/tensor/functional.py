@@ -22,7 +22,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     parts = tuple(tensors)
     if not parts:
         raise ValueError("cat: needs at least one tensor")
-    ax = _dim(axis, parts[0].ndim)
+    ax = _dim(axis, parts[0].ndim, "cat")
     try:
         out = np.concatenate([t.data for t in parts], axis=ax)
     except ValueError:
@@ -49,7 +49,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     shapes = {t.shape for t in parts}
     if len(shapes) > 1:
         raise ValueError(f"stack: all tensors need one shape, got {sorted(shapes)}")
-    ax = _dim(axis, parts[0].ndim + 1)
+    ax = _dim(axis, parts[0].ndim + 1, "stack")
     return record("stack", np.stack([t.data for t in parts], axis=ax), parts, axis=ax)
 
 

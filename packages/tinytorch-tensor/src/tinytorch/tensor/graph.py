@@ -67,6 +67,13 @@ class Node:
 
     ``inputs`` are the op's tensor inputs in call order, ``attrs`` its non-tensor arguments
     (axis, shape, index, ...), ``out`` the array the forward produced.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor, record
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> node = record("doc_scale", x.data * 3, (x,), factor=3).node
+        >>> node, node.attrs
+        (Node(doc_scale, inputs=[(2,)], out=(2,)), {'factor': 3})
     """
 
     __slots__ = ("attrs", "inputs", "op", "out")
@@ -98,6 +105,17 @@ def register_gradient(op: str) -> Callable[[GradientRule], GradientRule]:
 
     Registering a second, different rule for a name already taken is an error: two modules that
     both claim an op would otherwise silently decide the gradient by import order.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor, record
+        >>> def cube(x):
+        ...     return record("doc_cube", x.data**3, (x,))
+        >>> @register_gradient("doc_cube")
+        ... def _cube_grad(grad, node):
+        ...     (x,) = node.inputs
+        ...     return (3 * x.data**2 * grad,)
+        >>> gradient_rule("doc_cube")(np.ones(2), cube(Tensor([1.0, 2.0], requires_grad=True)).node)
+        (array([ 3., 12.]),)
     """
 
     def decorate(rule: GradientRule) -> GradientRule:
@@ -114,7 +132,15 @@ def register_gradient(op: str) -> Callable[[GradientRule], GradientRule]:
 
 
 def gradient_rule(op: str) -> GradientRule:
-    """The registered gradient rule of ``op``; raises ``RuntimeError`` saying why there is none."""
+    """The registered gradient rule of ``op``; raises ``RuntimeError`` saying why there is none.
+
+    Example:
+        >>> try:
+        ...     gradient_rule("no_such_op")
+        ... except RuntimeError as err:
+        ...     print(str(err).split(";")[0])
+        no gradient rule is registered for op 'no_such_op'
+    """
     rule = _rules.get(op)
     if rule is None:
         _load_entry_points()
@@ -128,13 +154,25 @@ def gradient_rule(op: str) -> GradientRule:
 
 
 def registered_ops() -> frozenset[str]:
-    """Names of every op that has a gradient rule (loading autograd if it is installed)."""
+    """Names of every op that has a gradient rule (loading autograd if it is installed).
+
+    Example:
+        >>> isinstance(registered_ops(), frozenset)
+        True
+    """
     _load_entry_points()
     return frozenset(_rules)
 
 
 def register_backward_engine(engine: BackwardEngine) -> None:
-    """Install the function ``Tensor.backward()`` delegates to (the last registration wins)."""
+    """Install the function ``Tensor.backward()`` delegates to (the last registration wins).
+
+    Example (what ``tinytorch-autograd`` does on import; not run here, as it would replace the
+    installed engine)::
+
+        from tinytorch.autograd.engine import backward
+        register_backward_engine(backward)
+    """
     _engine[:] = [engine]
 
 
@@ -169,19 +207,36 @@ _grad_enabled = [True]
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record the graph for inputs that require a gradient."""
+    """Whether ops record the graph for inputs that require a gradient.
+
+    Example:
+        >>> is_grad_enabled()
+        True
+    """
     return _grad_enabled[0]
 
 
 def set_grad_enabled(enabled: bool) -> bool:
-    """Switch recording on or off; returns the previous setting so callers can restore it."""
+    """Switch recording on or off; returns the previous setting so callers can restore it.
+
+    Example:
+        >>> previous = set_grad_enabled(False)
+        >>> is_grad_enabled()
+        False
+        >>> _ = set_grad_enabled(previous)
+    """
     previous = _grad_enabled[0]
     _grad_enabled[0] = bool(enabled)
     return previous
 
 
 def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
-    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting (used by gradient rules)."""
+    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting (used by gradient rules).
+
+    Example:
+        >>> unbroadcast(np.ones((4, 2, 3)), (2, 1)).tolist()
+        [[12.0], [12.0]]
+    """
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)

@@ -50,6 +50,17 @@ class CheckpointError(ValueError):
     """A file that is not a valid checkpoint, or one that does not fit what it is loaded into.
 
     Raised before anything is changed: a failed load leaves every object as it was.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "notes.npz")
+        >>> with open(path, "wb") as f:
+        ...     _ = f.write(b"not an archive")
+        >>> try:
+        ...     load_arrays(path)
+        ... except CheckpointError as err:
+        ...     print(str(err).split(": ")[2][:40])
+        unreadable, the file is truncated or cor
     """
 
 
@@ -126,6 +137,14 @@ def load_arrays(path: PathLike) -> tuple[dict[str, Array], dict[str, Any]]:
 
     The SHA-256 is recomputed and compared; a truncated, corrupted or edited file raises
     :class:`CheckpointError` saying which, and a missing file ``FileNotFoundError``.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
+        >>> save_arrays(path, {"ids": np.arange(3)}, {"epoch": 2})
+        >>> arrays, meta = load_arrays(path)
+        >>> arrays["ids"].dtype, meta["epoch"]
+        (dtype('int64'), 2)
     """
     where = f"load_arrays: {os.fspath(path)}"
     if not os.path.exists(path):
@@ -278,6 +297,17 @@ def load_checkpoint(
     fit (a missing key, a shape, another optimizer's state), every object is put back as it was
     and :class:`CheckpointError` says what did not fit. The default generator's state is
     restored, and that of each generator named in ``generators``.
+
+    Example:
+        >>> import os, tempfile
+        >>> from tinytorch.layers import Linear
+        >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+        >>> trained, fresh = Linear(2, 1), Linear(2, 1)
+        >>> save_checkpoint(path, trained, step=7, extra={"note": "ok"})
+        >>> load_checkpoint(path, fresh)
+        {'step': 7, 'extra': {'note': 'ok'}}
+        >>> bool((fresh.weight == trained.weight).all())
+        True
     """
     where = f"load_checkpoint: {os.fspath(path)}"
     arrays, meta = load_arrays(path)
@@ -286,25 +316,8 @@ def load_checkpoint(
     model_state = {
         name[len("model/") :]: array for name, array in arrays.items() if name.startswith("model/")
     }
-    opt_state = sched_state = None
-    if optimizer is not None:
-        if "optimizer" not in meta:
-            raise CheckpointError(f"{where}: the checkpoint holds no optimizer state")
-        if meta["optimizer_class"] != type(optimizer).__name__:
-            raise CheckpointError(
-                f"{where}: the optimizer state is {meta['optimizer_class']}'s, not "
-                f"{type(optimizer).__name__}'s"
-            )
-        opt_state = _join(meta["optimizer"], arrays)
-    if scheduler is not None:
-        if "scheduler" not in meta:
-            raise CheckpointError(f"{where}: the checkpoint holds no scheduler state")
-        if meta["scheduler_class"] != type(scheduler).__name__:
-            raise CheckpointError(
-                f"{where}: the scheduler state is {meta['scheduler_class']}'s, not "
-                f"{type(scheduler).__name__}'s"
-            )
-        sched_state = _join(meta["scheduler"], arrays)
+    opt_state = None if optimizer is None else _part(where, meta, arrays, "optimizer", optimizer)
+    sched_state = None if scheduler is None else _part(where, meta, arrays, "scheduler", scheduler)
     gens = _generators(generators)
     missing_rng = sorted(set(gens) - set(meta["rng"]))
     if missing_rng:
@@ -332,6 +345,18 @@ def load_checkpoint(
             restore()
         raise CheckpointError(f"{where}: does not fit, nothing was changed: {err}") from err
     return {"step": meta["step"], "extra": meta["extra"]}
+
+
+def _part(
+    where: str, meta: Mapping[str, Any], arrays: Mapping[str, Array], part: str, owner: object
+) -> Any:
+    """The saved state of the optimizer or scheduler ``owner``, checked to be its class's."""
+    if part not in meta:
+        raise CheckpointError(f"{where}: the checkpoint holds no {part} state")
+    saved_class, own_class = meta[f"{part}_class"], type(owner).__name__
+    if saved_class != own_class:
+        raise CheckpointError(f"{where}: the {part} state is {saved_class}'s, not {own_class}'s")
+    return _join(meta[part], arrays)
 
 
 def _restorer(g: Generator, state: dict[str, Any]) -> Callable[[], None]:

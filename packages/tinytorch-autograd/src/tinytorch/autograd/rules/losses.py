@@ -26,6 +26,14 @@ def _per_element(grad: Array, node: Node, n: int) -> Array:
     return grad  # "sum" broadcasts the scalar; "none" already has the elementwise shape
 
 
+def _weighted(g: Array, node: Node) -> Grads:
+    """The input gradient ``g`` of a binary cross-entropy, scaled by its element weight."""
+    w: Array | None = node.attrs["weight"]
+    if w is not None:
+        g = g * w
+    return (g.astype(node.inputs[0].dtype, copy=False),)
+
+
 @register_gradient("mse_loss")
 def mse_loss(grad: Array, node: Node) -> Grads:
     # d/dx (x - t)^2 = 2 (x - t); the target gets the negation.
@@ -82,11 +90,8 @@ def binary_cross_entropy(grad: Array, node: Node) -> Grads:
     (x,) = node.inputs
     p = x.data
     t: Array = node.attrs["target"]
-    w: Array | None = node.attrs["weight"]
     g = (p - t) / np.maximum(p * (1.0 - p), 1e-12) * _per_element(grad, node, x.size)
-    if w is not None:
-        g = g * w
-    return (g.astype(x.dtype, copy=False),)
+    return _weighted(g, node)
 
 
 @register_gradient("binary_cross_entropy_with_logits")
@@ -96,12 +101,9 @@ def binary_cross_entropy_with_logits(grad: Array, node: Node) -> Grads:
     (x,) = node.inputs
     z = x.data
     t: Array = node.attrs["target"]
-    w: Array | None = node.attrs["weight"]
     pw: Array | None = node.attrs["pos_weight"]
     e = np.exp(-np.abs(z))  # in (0, 1]: sigmoid from it never overflows
     sig_neg = np.where(z >= 0, e / (1.0 + e), 1.0 / (1.0 + e))
     log_weight = 1.0 if pw is None else 1.0 + (pw - 1.0) * t
     g = ((1.0 - t) - log_weight * sig_neg) * _per_element(grad, node, x.size)
-    if w is not None:
-        g = g * w
-    return (g.astype(x.dtype, copy=False),)
+    return _weighted(g, node)
