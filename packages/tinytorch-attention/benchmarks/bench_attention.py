@@ -1,21 +1,23 @@
 """Fused scaled_dot_product_attention against the same attention composed from tensor ops.
 
+Run:  python -m tools bench attention   (or this file directly: [--repeats N] [--threads N])
+
 Forward + backward of causal attention at the GPT benchmark's shapes (batch 32, 4 heads, 64
-tokens, head size 32), float32; PyTorch's ``F.scaled_dot_product_attention`` beside them when
-``import torch`` works.
+tokens, head size 32), float32: the fused op (one node, the probabilities saved, the softmax
+gradient in place), the textbook graph (matmul, scale, ``where`` mask, the softmax op of
+``tinytorch.activations``, matmul), and PyTorch's ``F.scaled_dot_product_attention`` where
+``import torch`` works. The two TinyTorch forms must give the same gradients first.
 
-    python packages/tinytorch-attention/benchmarks/bench_attention.py [--repeat 20]
-
-Set OPENBLAS_NUM_THREADS=N to give both NumPy and PyTorch N threads.
+BLAS and PyTorch run on one thread unless ``--threads`` says otherwise (the development machine
+is small and shared; one thread each is the repeatable setting).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +25,11 @@ import tinytorch.autograd  # noqa: F401  (registers the engine and the tensor op
 from tinytorch.activations import softmax
 from tinytorch.attention import causal_mask, scaled_dot_product_attention
 from tinytorch.tensor import Tensor, where
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
+
+SHAPE = (32, 4, 64, 32)
 
 
 def composed(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
@@ -36,27 +43,16 @@ def fused(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     return scaled_dot_product_attention(q, k, v, is_causal=True)
 
 
-def time_it(fn: Callable[[], None], repeat: int) -> float:
-    fn()
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args()
+    args = bench.parse(bench.parser(__doc__, threads=1, repeats=30))
+    torch = bench.optional_torch()
+    print(bench.environment())
     rng = np.random.default_rng(0)
-    shape = (32, 4, 64, 32)
-    arrays = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
-    grad = rng.standard_normal(shape).astype(np.float32)
+    arrays = [rng.standard_normal(SHAPE).astype(np.float32) for _ in range(3)]
+    grad = rng.standard_normal(SHAPE).astype(np.float32)
 
-    results: dict[str, float] = {}
-    outputs = {}
+    fns: dict[str, Callable[[], object]] = {}
+    grads = {}
     for name, fn in (("fused op", fused), ("composed ops", composed)):
         leaves = [Tensor(a, requires_grad=True) for a in arrays]
 
@@ -67,35 +63,27 @@ def main() -> None:
                 t.grad = None
             fn(*leaves).backward(grad)
 
-        results[name] = time_it(step, args.repeat)
-        outputs[name] = [t.grad.data.copy() for t in leaves if t.grad is not None]
-    for a, b in zip(outputs["fused op"], outputs["composed ops"], strict=True):
+        step()
+        grads[name] = [t.grad.data.copy() for t in leaves if t.grad is not None]
+        fns[name] = step
+    for a, b in zip(grads["fused op"], grads["composed ops"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
 
-    try:
-        import torch
-    except ImportError:
-        torch = None
     if torch is not None:
-        threads = os.environ.get("OPENBLAS_NUM_THREADS")  # NumPy's BLAS threads: match them
-        if threads:
-            torch.set_num_threads(int(threads))
-        torch.manual_seed(0)
         tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in arrays)
         tgrad = torch.tensor(grad)
+        sdpa = torch.nn.functional.scaled_dot_product_attention
 
         def torch_step() -> None:
             for t in (tq, tk, tv):
                 t.grad = None
-            out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
-            out.backward(tgrad)
+            sdpa(tq, tk, tv, is_causal=True).backward(tgrad)
 
-        results["PyTorch"] = time_it(torch_step, args.repeat)
+        fns["torch"] = torch_step
 
-    print(f"causal attention forward+backward, shape {shape}, float32 (best of {args.repeat})")
-    base = results["fused op"]
-    for name, seconds in results.items():
-        print(f"  {name:<14} {seconds * 1e3:8.2f} ms   {seconds / base:5.2f}x the fused op")
+    times = bench.compare(fns, repeat=args.repeats, warmup=2)
+    title = f"causal attention forward + backward, {SHAPE} float32"
+    print(bench.ratio_table(title, times, reference="fused op", unit="ms"))
 
 
 if __name__ == "__main__":

@@ -1,26 +1,29 @@
 """GPT training step and generation: TinyTorch against the same model in PyTorch.
 
-The configuration is the milestone's character-level model: 4 layers, 128 wide, 4 heads,
-context 64, batch 32, vocabulary 65, AdamW, float32. PyTorch (when ``import torch`` works)
-runs the same architecture with the same initial weights, so the two first losses must agree;
-the reported ratios are TinyTorch time / PyTorch time.
+Run:  python -m tools bench transformers   (or this file directly: [--repeats N] [--threads N]
+[--profile])
 
-    python packages/tinytorch-transformers/benchmarks/bench_gpt.py [--steps 10] [--profile]
+The configuration is the 2017 milestone's character-level model: 4 layers, 128 wide, 4 heads,
+context 64, batch 32, vocabulary 65, AdamW, float32. PyTorch (where ``import torch`` works) runs
+the same architecture with the same initial weights, so the two first losses must agree before
+any time is compared; ratios are TinyTorch's median over PyTorch's. Training steps alternate
+between the two (tools.benchmark.compare). Generation is 200 tokens from a one-token prompt,
+sampled, without a KV cache on either side.
 
-Set OPENBLAS_NUM_THREADS=N to pin both sides to N threads (PyTorch follows it).
+BLAS and PyTorch run on one thread unless ``--threads`` says otherwise: on the small shared
+development machine two thread pools contend with other work and the ratios swing.
+``--profile`` prints where TinyTorch's step spends its time (cProfile, by function).
 """
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import math
-import os
 import pstats
-import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,28 +31,12 @@ import numpy as np
 from tinytorch.tensor import Generator, Tensor
 from tinytorch.transformers import GPT, GPTConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
+from tools import benchmark as bench
+
 CONFIG = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
 BATCH = 32
 NEW_TOKENS = 200
-
-
-def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _min(values: list[float]) -> float | None:
-    return min(values) if values else None
 
 
 def tinytorch_step(model: GPT, x: Tensor, y: Tensor) -> Callable[[], float]:
@@ -177,89 +164,55 @@ def torch_generate(tm: Any, prompt: np.ndarray, n: int, block: int) -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10, help="timed training steps")
-    parser.add_argument("--gen-repeat", type=int, default=3, help="timed generations")
-    parser.add_argument("--profile", action="store_true", help="cProfile TinyTorch's steps")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
-    args = parser.parse_args()
+    parser = bench.parser(__doc__, threads=1, repeats=10)
+    parser.add_argument("--profile", action="store_true", help="cProfile TinyTorch's step")
+    args = bench.parse(parser)
+    torch = bench.optional_torch()
+    print(bench.environment())
 
     rng = np.random.default_rng(0)
     data = rng.integers(0, CONFIG.vocab_size, (BATCH, CONFIG.block_size + 1))
     x_np, y_np = data[:, :-1].copy(), data[:, 1:].copy()
     model = GPT(CONFIG, generator=Generator(0))
-    tm = None
-    if not args.no_torch:
-        try:
-            import torch
-
-            # Same thread count on both sides: NumPy's BLAS reads OPENBLAS_NUM_THREADS.
-            threads = os.environ.get("OPENBLAS_NUM_THREADS")
-            if threads:
-                torch.set_num_threads(int(threads))
-            tm = build_torch(model)
-            print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-        except ImportError:
-            print("PyTorch is not importable here: TinyTorch only")
+    tm = build_torch(model) if torch is not None else None
 
     # Same weights: the first losses must agree before any timing means anything.
     step = tinytorch_step(model, Tensor(x_np), Tensor(y_np))
+    steps: dict[str, Callable[[], object]] = {"tinytorch": step}
     first = step()
-    step()  # warm: the optimizer's buffers exist from here on
-    t_step: Callable[[], float] | None = None
     if tm is not None:
         t_step = torch_step(tm, x_np, y_np)
         t_first = t_step()
-        t_step()
         assert math.isclose(first, t_first, rel_tol=1e-4), (first, t_first)
         print(f"first loss: TinyTorch {first:.5f}, PyTorch {t_first:.5f}")
+        steps["torch"] = t_step
 
-    # Alternate the two steps, so that both see the same load on a shared machine; report the
-    # median and the best of each.
-    ours_t: list[float] = []
-    theirs_t: list[float] = []
     if args.profile:
         profiler = cProfile.Profile()
-    for _ in range(args.steps):
-        if args.profile:
-            profiler.enable()
-        ours_t += timed(step, 1, warmup=0)
-        if args.profile:
-            profiler.disable()
-        if t_step is not None:
-            theirs_t += timed(t_step, 1, warmup=0)
-    if args.profile:
+        profiler.enable()
+        for _ in range(args.repeats):
+            step()
+        profiler.disable()
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
         print(out.getvalue())
-    rows: list[tuple[str, float, float | None]] = []
-    label = f"train step (batch {BATCH} x {CONFIG.block_size})"
-    rows.append((label + ", median", statistics.median(ours_t), _median(theirs_t)))
-    rows.append((label + ", best", min(ours_t), _min(theirs_t)))
+
+    times = bench.compare(steps, repeat=args.repeats, warmup=1)
+    reference = "torch" if "torch" in times else None
+    title = f"training step, batch {BATCH} x {CONFIG.block_size}, AdamW"
+    print(bench.ratio_table(title, times, reference=reference, unit="ms"))
 
     model.eval()
     prompt = np.zeros((1, 1), dtype=np.int64)
-    gen_t: list[float] = []
-    t_gen_t: list[float] = []
+    gens: dict[str, Callable[[], object]] = {
+        "tinytorch": lambda: model.generate(Tensor(prompt), NEW_TOKENS, generator=Generator(0))
+    }
     if tm is not None:
         tm.eval()
-    for _ in range(args.gen_repeat):
-        gen_t += timed(
-            lambda: model.generate(Tensor(prompt), NEW_TOKENS, generator=Generator(0)), 1, 0
-        )
-        if tm is not None:
-            t_gen_t += timed(
-                lambda: torch_generate(tm, prompt, NEW_TOKENS, CONFIG.block_size), 1, 0
-            )
-    rows.append(
-        (f"generate {NEW_TOKENS} tokens, best of {args.gen_repeat}", min(gen_t), _min(t_gen_t))
-    )
-
-    print(f"\n{'':<42} {'TinyTorch':>11} {'PyTorch':>11} {'ratio':>7}")
-    for name, a, b in rows:
-        ratio = f"{a / b:6.2f}x" if b else "    n/a"
-        other = f"{b * 1e3:8.1f} ms" if b else "        n/a"
-        print(f"{name:<42} {a * 1e3:8.1f} ms {other} {ratio}")
+        gens["torch"] = lambda: torch_generate(tm, prompt, NEW_TOKENS, CONFIG.block_size)
+    gen_times = bench.compare(gens, repeat=1 if args.quick else 3, warmup=0)
+    title = f"generate {NEW_TOKENS} tokens (batch 1, no KV cache)"
+    print(bench.ratio_table(title, gen_times, reference=reference, unit="ms"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,26 @@
+"""TinyTorch module 12: attention.
+
+Scaled dot-product attention as one fused, differentiable op, and multi-head attention built on
+it with every head in one batched matmul.
+
+Example:
+    >>> from tinytorch.tensor import randn
+    >>> from tinytorch.attention import scaled_dot_product_attention
+    >>> q = k = v = randn(2, 4, 6, 8)  # (batch, heads, tokens, head size)
+    >>> scaled_dot_product_attention(q, k, v, is_causal=True).shape
+    (2, 4, 6, 8)
+"""
+
+from tinytorch.attention.functional import (
+    attention_with_weights,
+    causal_mask,
+    scaled_dot_product_attention,
+)
+from tinytorch.attention.multihead import MultiHeadAttention
+
+__all__ = [
+    "MultiHeadAttention",
+    "attention_with_weights",
+    "causal_mask",
+    "scaled_dot_product_attention",
+]

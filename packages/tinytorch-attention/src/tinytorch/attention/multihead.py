@@ -1,0 +1,241 @@
+"""Multi-head attention: one fused q/k/v projection, heads by reshape, one attention op."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from tinytorch.attention.functional import attention_with_weights, causal_mask
+from tinytorch.layers import Linear, Module, Parameter, init
+from tinytorch.tensor import Generator, Tensor
+
+__all__ = ["MultiHeadAttention"]
+
+
+class MultiHeadAttention(Module):
+    """Multi-head attention (``torch.nn.MultiheadAttention``, batch first by default).
+
+    The queries, keys and values come from one ``(3 * embed_dim, embed_dim)`` projection
+    (``in_proj_weight``, ``in_proj_bias``: PyTorch's names and layout, so its weights load),
+    computed as one matmul when ``query``, ``key`` and ``value`` are the same tensor. The result
+    is split into ``num_heads`` heads of ``embed_dim // num_heads`` by reshape and permute, every
+    head attends in one batched op, and ``out_proj`` mixes the heads back.
+
+    ``forward`` takes ``(N, L, E)`` inputs (``(L, N, E)`` with ``batch_first=False``, or an
+    unbatched ``(L, E)``) and returns ``(output, weights)``; ``weights`` is ``None`` unless
+    ``need_weights=True``, then the attention probabilities averaged over heads, ``(N, L, S)``
+    (per head, ``(N, H, L, S)``, with ``average_attn_weights=False``), detached from the graph.
+
+    Masks follow ``nn.MultiheadAttention``: a bool ``attn_mask`` of shape ``(L, S)`` or
+    ``(N * H, L, S)`` is ``True`` where attention is **not** allowed (the opposite of
+    :func:`scaled_dot_product_attention`'s bool mask); a float one is added to the scores. A
+    bool ``key_padding_mask`` ``(N, S)`` is ``True`` at padding keys to ignore.
+    ``is_causal=True`` lets each position attend to itself and earlier positions only.
+
+    Example:
+        >>> from tinytorch.tensor import Generator, randn
+        >>> mha = MultiHeadAttention(16, 4, generator=Generator(0))
+        >>> x = randn(2, 5, 16)
+        >>> out, weights = mha(x, x, x, is_causal=True, need_weights=True)
+        >>> out.shape, weights.shape
+        ((2, 5, 16), (2, 5, 5))
+    """
+
+    in_proj_weight: Parameter
+    in_proj_bias: Parameter | None
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        batch_first: bool = True,
+        *,
+        dtype: npt.DTypeLike = np.float32,
+        generator: Generator | None = None,
+    ) -> None:
+        super().__init__()
+        for name, n in (("embed_dim", embed_dim), ("num_heads", num_heads)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+                raise ValueError(f"MultiHeadAttention: {name} must be a positive int, got {n!r}")
+        if embed_dim % num_heads:
+            raise ValueError(
+                f"MultiHeadAttention: embed_dim={embed_dim} is not divisible by "
+                f"num_heads={num_heads}"
+            )
+        if isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MultiHeadAttention: dropout must be in [0, 1), got {dropout!r}")
+        self.embed_dim = int(embed_dim)
+        self.num_heads = int(num_heads)
+        self.head_dim = self.embed_dim // self.num_heads
+        self.dropout = float(dropout)
+        self.batch_first = bool(batch_first)
+        self.generator = generator
+        e = self.embed_dim
+        self.in_proj_weight = Parameter(np.empty((3 * e, e), dtype=dtype))
+        if bias:
+            self.in_proj_bias = Parameter(np.zeros(3 * e, dtype=dtype))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(e, e, bias=bias, dtype=dtype, generator=generator)
+        self._reset_parameters(generator)
+
+    def _reset_parameters(self, generator: Generator | None) -> None:
+        # PyTorch's choice: Glorot-uniform over the stacked (3E, E) matrix, zero biases.
+        init.xavier_uniform_(self.in_proj_weight, generator=generator)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+        if self.out_proj.bias is not None:
+            init.zeros_(self.out_proj.bias)
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        attn_mask: Tensor | None = None,
+        is_causal: bool = False,
+        need_weights: bool = False,
+        key_padding_mask: Tensor | None = None,
+        average_attn_weights: bool = True,
+    ) -> tuple[Tensor, Tensor | None]:
+        self_attention = query is key and key is value
+        unbatched = query.ndim == 2
+        query, key, value = (self._batch_first(t, unbatched) for t in (query, key, value))
+        n, length, e = query.shape
+        source = key.shape[1]
+        if e != self.embed_dim or key.shape[-1] != e or value.shape[-1] != e:
+            raise ValueError(
+                f"MultiHeadAttention: query {query.shape}, key {key.shape} and value "
+                f"{value.shape} must end in embed_dim={self.embed_dim}"
+            )
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != n:
+            raise ValueError(
+                f"MultiHeadAttention: key {key.shape} and value {value.shape} must share batch "
+                f"and length, and the batch of query {query.shape}"
+            )
+
+        heads, d = self.num_heads, self.head_dim
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if self_attention:
+            packed = _affine(query, w, b)  # (N, L, 3E): one matmul for q, k and v
+            qkv = packed.reshape(n, length, 3, heads, d).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+        else:
+            q, k, v = (
+                _affine(x, w[i * e : (i + 1) * e], None if b is None else b[i * e : (i + 1) * e])
+                .reshape(n, x.shape[1], heads, d)
+                .permute(0, 2, 1, 3)
+                for i, x in enumerate((query, key, value))
+            )
+
+        if unbatched and key_padding_mask is not None and key_padding_mask.ndim == 1:
+            key_padding_mask = key_padding_mask.reshape(1, -1)
+        mask, causal = self._merge_masks(attn_mask, key_padding_mask, is_causal, n, length, source)
+        out, probs = attention_with_weights(
+            q,
+            k,
+            v,
+            mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=causal,
+            generator=self.generator,
+        )
+        out = self.out_proj(out.permute(0, 2, 1, 3).reshape(n, length, e))
+        if unbatched:
+            out = out.reshape(length, e)
+        elif not self.batch_first:
+            out = out.transpose(0, 1)
+
+        weights = None
+        if need_weights:
+            per_head = probs.mean(axis=1) if average_attn_weights else probs
+            weights = Tensor(per_head[0] if unbatched else per_head)
+        return out, weights
+
+    def _batch_first(self, x: Tensor, unbatched: bool) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"MultiHeadAttention: expects Tensor inputs, got {type(x).__name__}")
+        if x.ndim != (2 if unbatched else 3):
+            raise ValueError(
+                f"MultiHeadAttention: inputs must all be 3-D (batched) or all 2-D (unbatched), "
+                f"got an input of shape {x.shape}"
+            )
+        if unbatched:
+            return x.reshape(1, *x.shape)
+        return x if self.batch_first else x.transpose(0, 1)
+
+    def _merge_masks(
+        self,
+        attn_mask: Tensor | None,
+        key_padding_mask: Tensor | None,
+        is_causal: bool,
+        n: int,
+        length: int,
+        source: int,
+    ) -> tuple[Tensor | None, bool]:
+        """One mask in :func:`scaled_dot_product_attention`'s convention (bool = attend)."""
+        if attn_mask is None and key_padding_mask is None:
+            return None, is_causal
+        heads = self.num_heads
+        allowed: npt.NDArray[np.bool_] | None = causal_mask(length, source) if is_causal else None
+        additive: npt.NDArray[np.floating] | None = None
+        if attn_mask is not None:
+            m = attn_mask.data
+            if m.shape == (n * heads, length, source):
+                m = m.reshape(n, heads, length, source)
+            elif m.shape != (length, source):
+                raise ValueError(
+                    f"MultiHeadAttention: attn_mask of shape {m.shape} should be "
+                    f"({length}, {source}) or ({n * heads}, {length}, {source})"
+                )
+            if m.dtype == np.bool_:
+                allowed = ~m if allowed is None else allowed & ~m
+            elif m.dtype.kind == "f":
+                if key_padding_mask is None and allowed is None:
+                    # Keep the tensor itself, so a learned additive bias receives its gradient.
+                    return (attn_mask if m.ndim == 2 else attn_mask.reshape(m.shape)), False
+                additive = m
+            else:
+                raise TypeError(
+                    f"MultiHeadAttention: attn_mask must be bool or float, got {m.dtype}"
+                )
+        if key_padding_mask is not None:
+            kp = key_padding_mask.data
+            if kp.shape != (n, source):
+                raise ValueError(
+                    f"MultiHeadAttention: key_padding_mask of shape {kp.shape} should be "
+                    f"({n}, {source})"
+                )
+            if kp.dtype == np.bool_:
+                keys = ~kp[:, None, None, :]
+                allowed = keys if allowed is None else allowed & keys
+            elif kp.dtype.kind == "f":
+                pad = kp[:, None, None, :]
+                additive = pad if additive is None else additive + pad
+            else:
+                raise TypeError(
+                    f"MultiHeadAttention: key_padding_mask must be bool or float, got {kp.dtype}"
+                )
+        if additive is None:
+            assert allowed is not None  # some mask was given, and it was not additive
+            return Tensor(allowed), False
+        if allowed is not None:
+            additive = np.where(allowed, additive, -np.inf)
+        return Tensor(additive), False
+
+    def extra_repr(self) -> str:
+        return (
+            f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
+            f"bias={self.in_proj_bias is not None}, batch_first={self.batch_first}"
+        )
+
+
+def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            f"MultiHeadAttention: input dtype {x.dtype} does not match weight dtype {weight.dtype}"
+        )
+    out = x @ weight.T
+    return out if bias is None else out + bias

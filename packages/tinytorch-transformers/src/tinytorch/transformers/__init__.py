@@ -1,0 +1,21 @@
+"""TinyTorch module 13: transformers.
+
+LayerNorm as one fused op, the GELU feed-forward block, a pre-LayerNorm transformer block, and a
+GPT (nanoGPT's design: tied embeddings, scaled residual initialisation, weight decay on matrices
+only) that trains, generates reproducibly and saves to a file that cannot run code.
+
+Example:
+    >>> from tinytorch.tensor import Generator, Tensor
+    >>> from tinytorch.transformers import GPT, GPTConfig
+    >>> cfg = GPTConfig(vocab_size=10, block_size=8, n_layer=2, n_head=2, n_embd=16)
+    >>> model = GPT(cfg, generator=Generator(0))
+    >>> logits, loss = model(Tensor([[1, 2, 3]]), targets=Tensor([[2, 3, 4]]))
+    >>> logits.shape, round(float(loss), 1)
+    ((1, 3, 10), 2.3)
+"""
+
+from tinytorch.transformers.functional import layer_norm
+from tinytorch.transformers.gpt import GPT, GPTConfig
+from tinytorch.transformers.layers import MLP, LayerNorm, TransformerBlock
+
+__all__ = ["GPT", "MLP", "GPTConfig", "LayerNorm", "TransformerBlock", "layer_norm"]
