@@ -51,6 +51,7 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
         )
 
     pending: dict[int, Array] = {id(root): gradient}
+    summed: set[int] = set()  # keys whose pending array the engine allocated, so may write into
     for t in topological_order(root):
         grad = pending.pop(id(t), None)
         node = t._node
@@ -74,7 +75,15 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
                     g = g.astype(x.data.dtype)
                 key = id(x)
                 previous = pending.get(key)
-                pending[key] = g if previous is None else previous + g
+                if previous is None:
+                    pending[key] = g
+                elif key in summed:
+                    np.add(previous, g, out=previous)
+                else:
+                    # A rule may hand back a view of its own input (add returns ``grad`` to
+                    # both sides), so the first sum is a new array; later ones add into it.
+                    pending[key] = np.add(previous, g, out=np.empty_like(previous))
+                    summed.add(key)
         # Freed even where no gradient arrived (a rule returned None for it): a root kept
         # alive for logging must not keep its whole graph alive too.
         if not retain_graph:
