@@ -194,3 +194,12 @@ def test_every_sample_once_per_epoch(n, batch_size, shuffle, drop_last):
     assert len(set(seen.tolist())) == len(seen)
     expected = n - n % batch_size if drop_last else n
     assert len(seen) == expected
+
+
+def test_options_after_shuffle_are_keyword_only():
+    # torch.utils.data.DataLoader's fourth positional slot is a sampler, not drop_last: a
+    # positional call copied from PyTorch must fail loudly here rather than mean something else.
+    ds = TensorDataset(Tensor(np.arange(8.0)))
+    with pytest.raises(TypeError):
+        DataLoader(ds, 4, False, True)  # type: ignore[misc]
+    assert len(DataLoader(ds, 4, False, drop_last=True)) == 2

@@ -135,6 +135,7 @@ class DataLoader:
         dataset: Dataset[Any],
         batch_size: int = 1,
         shuffle: bool = False,
+        *,
         drop_last: bool = False,
         generator: Generator | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
