@@ -65,8 +65,11 @@ def test_parameters_have_pytorch_names_and_shapes():
 def test_self_attention_matches_reference():
     m = make()
     x = x_of(3, 5, E)
-    out, weights = m(x, x, x)
+    out, weights = m(x, x, x, need_weights=False)
     assert weights is None
+    _, weights = m(x, x, x)  # need_weights=True by default, as in PyTorch
+    assert weights is not None
+    assert weights.shape == (3, 5, 5)
     np.testing.assert_allclose(out.data, reference(m, x.data, x.data, x.data), atol=1e-12)
 
 

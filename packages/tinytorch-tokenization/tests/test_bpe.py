@@ -102,6 +102,8 @@ def test_min_frequency_stops_training():
     assert tok.merges == [(97, 98), (32, 256)]
     with pytest.raises(ValueError, match="min_frequency"):
         BPETokenizer.train("ab", 300, min_frequency=0)
+    with pytest.raises(TypeError, match=r"BPETokenizer\.train: expected str documents, got bytes"):
+        BPETokenizer.train(["ab", b"ab"], 300)
 
 
 def test_training_is_deterministic_and_ignores_document_order():

@@ -13,7 +13,7 @@ __all__ = ["MultiHeadAttention"]
 
 
 class MultiHeadAttention(Module):
-    """Multi-head attention (``torch.nn.MultiheadAttention``, batch first by default).
+    """Multi-head attention (``torch.nn.MultiheadAttention``).
 
     The queries, keys and values come from one ``(3 * embed_dim, embed_dim)`` projection
     (``in_proj_weight``, ``in_proj_bias``: PyTorch's names and layout, so its weights load),
@@ -21,9 +21,10 @@ class MultiHeadAttention(Module):
     is split into ``num_heads`` heads of ``embed_dim // num_heads`` by reshape and permute, every
     head attends in one batched op, and ``out_proj`` mixes the heads back.
 
-    ``forward`` takes ``(N, L, E)`` inputs (``(L, N, E)`` with ``batch_first=False``, or an
-    unbatched ``(L, E)``) and returns ``(output, weights)``; ``weights`` is ``None`` unless
-    ``need_weights=True``, then the attention probabilities averaged over heads, ``(N, L, S)``
+    ``forward`` takes ``(L, N, E)`` inputs (``(N, L, E)`` with ``batch_first=True``, or an
+    unbatched ``(L, E)``), its arguments in ``nn.MultiheadAttention.forward``'s order, and
+    returns ``(output, weights)``; ``weights`` is ``None`` when ``need_weights=False``, else
+    the attention probabilities averaged over heads, ``(N, L, S)``
     (per head, ``(N, H, L, S)``, with ``average_attn_weights=False``), detached from the graph.
 
     Masks follow ``nn.MultiheadAttention``: a bool ``attn_mask`` of shape ``(L, S)`` or
@@ -34,7 +35,7 @@ class MultiHeadAttention(Module):
 
     Example:
         >>> from tinytorch.tensor import Generator, randn
-        >>> mha = MultiHeadAttention(16, 4, generator=Generator(0))
+        >>> mha = MultiHeadAttention(16, 4, batch_first=True, generator=Generator(0))
         >>> x = randn(2, 5, 16)
         >>> out, weights = mha(x, x, x, is_causal=True, need_weights=True)
         >>> out.shape, weights.shape
@@ -50,7 +51,7 @@ class MultiHeadAttention(Module):
         num_heads: int,
         dropout: float = 0.0,
         bias: bool = True,
-        batch_first: bool = True,
+        batch_first: bool = False,
         *,
         dtype: npt.DTypeLike = np.float32,
         generator: Generator | None = None,
@@ -94,11 +95,11 @@ class MultiHeadAttention(Module):
         query: Tensor,
         key: Tensor,
         value: Tensor,
-        attn_mask: Tensor | None = None,
-        is_causal: bool = False,
-        need_weights: bool = False,
         key_padding_mask: Tensor | None = None,
+        need_weights: bool = True,
+        attn_mask: Tensor | None = None,
         average_attn_weights: bool = True,
+        is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         self_attention = query is key and key is value
         unbatched = query.ndim == 2

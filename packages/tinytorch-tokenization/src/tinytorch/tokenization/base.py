@@ -256,6 +256,19 @@ def split_special(text: str, pattern: re.Pattern[str] | None) -> Iterator[tuple[
         yield text[start:], False
 
 
+def plain_pieces(
+    op: str, corpus: str | Iterable[str], pattern: re.Pattern[str] | None
+) -> Iterator[str]:
+    """The ordinary (non-special) pieces of ``corpus``, a string or an iterable of strings."""
+    docs = [corpus] if isinstance(corpus, str) else corpus
+    for doc in docs:
+        if not isinstance(doc, str):
+            raise TypeError(f"{op}: expected str documents, got {type(doc).__name__}")
+        for piece, special in split_special(doc, pattern):
+            if not special:
+                yield piece
+
+
 def ids_to_list(op: str, ids: Ids, vocab_size: int) -> list[int]:
     """``ids`` as a list of Python ints, each checked to lie in ``range(vocab_size)``."""
     if isinstance(ids, Tensor):

@@ -15,6 +15,7 @@ from tinytorch.tokenization.base import (
     TokenizerFormatError,
     check_special_tokens,
     ids_to_list,
+    plain_pieces,
     special_regex,
     split_special,
 )
@@ -201,15 +202,9 @@ class BPETokenizer(Tokenizer):
         if not isinstance(min_frequency, int) or min_frequency < 1:
             raise ValueError(f"{op}: min_frequency must be an int >= 1, got {min_frequency!r}")
         chunks = _compile(op, pattern)
-        special_re = special_regex(specials)
-        docs = [corpus] if isinstance(corpus, str) else corpus
         chunk_counts: Counter[str] = Counter()
-        for doc in docs:
-            if not isinstance(doc, str):
-                raise TypeError(f"{op}: the corpus must hold str, got {type(doc).__name__}")
-            for piece, special in split_special(doc, special_re):
-                if not special:
-                    chunk_counts.update(chunks(piece))
+        for piece in plain_pieces(op, corpus, special_regex(specials)):
+            chunk_counts.update(chunks(piece))
         word_counts: Counter[bytes] = Counter()
         for chunk, count in chunk_counts.items():
             word_counts[chunk.encode("utf-8", _ERRORS)] += count

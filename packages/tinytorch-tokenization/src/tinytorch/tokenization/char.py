@@ -14,6 +14,7 @@ from tinytorch.tokenization.base import (
     TokenizerFormatError,
     check_special_tokens,
     ids_to_list,
+    plain_pieces,
     special_regex,
     split_special,
 )
@@ -113,15 +114,9 @@ class CharTokenizer(Tokenizer):
             [0, 1, 2]
         """
         specials = check_special_tokens("CharTokenizer.from_text", special_tokens)
-        pattern = special_regex(specials)
-        docs = [text] if isinstance(text, str) else text
         seen: set[str] = set()
-        for doc in docs:
-            if not isinstance(doc, str):
-                raise TypeError(f"CharTokenizer.from_text: expected str, got {type(doc).__name__}")
-            for piece, special in split_special(doc, pattern):
-                if not special:
-                    seen.update(piece)
+        for piece in plain_pieces("CharTokenizer.from_text", text, special_regex(specials)):
+            seen.update(piece)
         if unk_token is not None:
             seen.discard(unk_token)
         return cls(sorted(seen), special_tokens=specials, unk_token=unk_token)

@@ -142,7 +142,13 @@ class TransformerBlock(Module):
         self.causal = bool(causal)
         self.ln_1 = LayerNorm(n_embd, bias=bias, dtype=dtype)
         self.attn = MultiHeadAttention(
-            n_embd, n_head, dropout=dropout, bias=bias, dtype=dtype, generator=generator
+            n_embd,
+            n_head,
+            dropout=dropout,
+            bias=bias,
+            batch_first=True,
+            dtype=dtype,
+            generator=generator,
         )
         self.attn_dropout = Dropout(dropout, generator=generator)
         self.ln_2 = LayerNorm(n_embd, bias=bias, dtype=dtype)
@@ -150,7 +156,9 @@ class TransformerBlock(Module):
 
     def forward(self, x: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
         h = self.ln_1(x)
-        attended, _ = self.attn(h, h, h, is_causal=self.causal, key_padding_mask=key_padding_mask)
+        attended, _ = self.attn(
+            h, h, h, key_padding_mask, need_weights=False, is_causal=self.causal
+        )
         x = x + self.attn_dropout(attended)
         out: Tensor = x + self.mlp(self.ln_2(x))
         return out
