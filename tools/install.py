@@ -33,6 +33,7 @@ from tools.workspace import (
     module_packages,
     normalize,
     satisfies,
+    sibling_closure,
 )
 
 # Runs in the target interpreter with -I (no cwd, no PYTHON* variables): what is installed there,
@@ -175,6 +176,11 @@ class Installer:
         return [*self._base("uninstall"), *names]
 
 
+def venv_python(venv: Path) -> Path:
+    """The interpreter of the virtual environment ``venv`` (which need not exist yet)."""
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
 def run_command(cmd: Sequence[str], cwd: Path | None = None) -> None:
     """Run ``cmd``, echoing it; ToolError when it fails."""
     print("+ " + " ".join(cmd), flush=True)
@@ -227,7 +233,7 @@ def pip_builder(folders: Sequence[Path]) -> str | None:
     requires = sorted({r for folder in folders for r in _build_requires(folder)})
     key = hashlib.sha256("\n".join(requires).encode()).hexdigest()[:12]
     venv = Path(__file__).resolve().parent.parent / ".tox" / ".builders" / key
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python = venv_python(venv)
     if (venv / "ready").is_file():
         return str(python)
     venv.parent.mkdir(parents=True, exist_ok=True)
@@ -347,21 +353,17 @@ def declared_closure(root: Path, graph: Graph, names: Iterable[str]) -> list[Pac
 
     The graph is deliberately not consulted: an env built this way proves the declarations.
     """
-    found: dict[str, Package] = {}
-    stack = [module_package(root, graph, n) for n in names]
-    while stack:
-        package = stack.pop()
-        if package.name in found:
-            continue
-        found[package.name] = package
-        for name in package.sibling_dependencies():
-            try:
-                stack.append(module_package(root, graph, name))
-            except ToolError as e:
-                raise ToolError(
-                    f"{package.pyproject.relative_to(root)} declares {name}, which cannot be "
-                    f"installed from this workspace: {e}"
-                ) from e
+
+    def find(package: Package, name: str) -> Package:
+        try:
+            return module_package(root, graph, name)
+        except ToolError as e:
+            raise ToolError(
+                f"{package.pyproject.relative_to(root)} declares {name}, which cannot be "
+                f"installed from this workspace: {e}"
+            ) from e
+
+    found = sibling_closure((module_package(root, graph, n) for n in names), find)
     return [found[DIST_PREFIX + m] for m in graph.ordered(graph.module_of(n) or n for n in found)]
 
 
@@ -408,6 +410,15 @@ def verify(python: str, root: Path, graph: Graph, expected: Sequence[Package]) -
     return problems
 
 
+def prove(python: str, root: Path, graph: Graph, expected: Sequence[Package]) -> None:
+    """:func:`verify`, raising ToolError with every problem found."""
+    problems = verify(python, root, graph, expected)
+    if problems:
+        raise ToolError(
+            f"the environment of {python} is not what was asked for:\n  " + "\n  ".join(problems)
+        )
+
+
 def _unmet_requirements(dists: dict[str, dict[str, Any]]) -> list[str]:
     problems = []
     for name, info in sorted(dists.items()):
@@ -452,9 +463,7 @@ def install_exact(
         built = wheels(root, packages, installer)
     install = installer.install(built, reinstall=[p.name for p in packages], no_index=True)
     run_command(install, cwd=root)
-    problems = verify(python, root, graph, packages)
-    if problems:
-        raise ToolError("the environment is not what was asked for:\n  " + "\n  ".join(problems))
+    prove(python, root, graph, packages)
 
 
 def install(root: Path, names: Sequence[str], *, with_deps: bool) -> int:

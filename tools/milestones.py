@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import subprocess
 import sys
 import time
@@ -12,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.graph import DIST_PREFIX, Graph, ToolError
-from tools.install import Installer, install_exact, release_wheel, run_command, wheels
+from tools.install import (
+    Installer,
+    install_exact,
+    release_wheel,
+    run_command,
+    venv_python,
+    wheels,
+)
 from tools.versions import VersionSource, package_at, source_for
 from tools.workspace import Milestone, Package, find_milestone, milestones, normalize
 
@@ -71,10 +77,6 @@ def run_installed(root: Path, names: Sequence[str], track: str | None, *, quick:
     for name, status, seconds in results:
         print(f"  {name:<28} {seconds:7.1f} s  {status}")
     return 1 if any(status.startswith("FAILED") for _, status, _ in results) else 0
-
-
-def _venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def run_milestone(root: Path, name: str, *, quick: bool, index_url: str | None =
         print(f"  {source.dist}=={source.version} from {source.describe()}")
 
     venv = root / ".milestone-envs" / milestone.name
-    python = _venv_python(venv)
+    python = venv_python(venv)
     installer = Installer(str(python))
     if not python.exists():
         # With uv doing the installs the venv needs no pip of its own.

@@ -15,14 +15,20 @@ anyone could upload a ``tinytorch-tensor 0.1.99`` that a resolver would prefer):
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
 from tools.graph import DIST_PREFIX, Graph, ToolError
-from tools.install import Installer, installed_tinytorch, run_command, verify, wheels
-from tools.workspace import Package, read_package, workspace_packages
+from tools.install import (
+    Installer,
+    installed_tinytorch,
+    prove,
+    run_command,
+    venv_python,
+    wheels,
+)
+from tools.workspace import Package, read_package, sibling_closure, workspace_packages
 
 
 def build_wheelhouse(root: Path, dest: Path, installer: Installer) -> dict[str, Path]:
@@ -63,17 +69,20 @@ def track_packages(root: Path, graph: Graph, track: str) -> list[Package]:
     present = workspace_packages(root, graph)
     meta = DIST_PREFIX + track
     if meta not in present:
-        raise ToolError(f"packages/{meta}: no meta package for track {track!r}")
-    found: dict[str, Package] = {}
-    stack = [meta]
-    while stack:
-        dist = stack.pop()
-        if dist in found:
-            continue
+        raise ToolError(
+            f"packages/{meta}: no meta package for track {track!r}: add one (no code, the "
+            "track's module packages as its dependencies)"
+        )
+
+    def find(package: Package, dist: str) -> Package:
         if dist not in present:
-            raise ToolError(f"{meta} needs {dist}, which has no package in packages/")
-        found[dist] = read_package(present[dist])
-        stack.extend(found[dist].sibling_dependencies())
+            raise ToolError(
+                f"{package.pyproject.relative_to(root)} declares {dist}, which has no package "
+                "in packages/: add it, or drop it from those dependencies"
+            )
+        return read_package(present[dist])
+
+    found = sibling_closure([read_package(present[meta])], find)
     order = list(present)
     return sorted(found.values(), key=lambda p: order.index(p.name))
 
@@ -88,10 +97,6 @@ def _third_party(packages: list[Package]) -> list[str]:
                 if req.specifier and req.specifier not in specs[req.name]:
                     specs[req.name].append(req.specifier)
     return [name + ",".join(s) for name, s in sorted(specs.items())]
-
-
-def _venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def install_track(
@@ -111,7 +116,7 @@ def install_track(
     graph = Graph.load(root)
     members = track_packages(root, graph, track)
     if venv is not None:
-        target = _venv_python(venv)
+        target = venv_python(venv)
         if not target.exists():
             run_command([sys.executable, "-m", "venv", str(venv)])
         python = str(target)
@@ -136,9 +141,7 @@ def install_track(
         print(f"2/3 third-party requirements from the index: {' '.join(third_party)}")
         run_command(installer.install_from_index(third_party, index_url))
     print("3/3 proving the environment:")
-    problems = verify(python, root, graph, members)
-    if problems:
-        raise ToolError("the environment is not what was asked for:\n  " + "\n  ".join(problems))
+    prove(python, root, graph, members)
     run_command(installer.check())
     print(f"track {track} installed into the environment of {python}")
     return 0

@@ -7,7 +7,7 @@ that the tools need nothing outside the standard library.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,6 +223,26 @@ def package_from_toml(path: Path, data: Mapping[str, Any], where: str) -> Packag
             for extra, reqs in raw_optional.items()
         },
     )
+
+
+def sibling_closure(
+    first: Iterable[Package], find: Callable[[Package, str], Package]
+) -> dict[str, Package]:
+    """``first`` and every sibling they declare, transitively, by name.
+
+    ``find(package, name)`` gives the package of a sibling that ``package`` declares, or raises
+    ToolError naming what is missing; the graph is not consulted, so the result is exactly what
+    the pyprojects declare.
+    """
+    found: dict[str, Package] = {}
+    stack = list(first)
+    while stack:
+        package = stack.pop()
+        if package.name in found:
+            continue
+        found[package.name] = package
+        stack.extend(find(package, name) for name in package.sibling_dependencies())
+    return found
 
 
 def package_dirs(root: Path) -> list[Path]:

@@ -9,81 +9,64 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-ROOT_PYPROJECT = """\
-[project]
-name = "fake-workspace"
-version = "0"
+# (name, depends, tracks, extras) of each module, numbered in this order.
+GRAPH = [
+    ("tensor", [], ["vision", "language"], {}),
+    ("layers", ["tensor"], ["vision", "language"], {}),
+    ("conv", ["layers"], ["vision"], {}),
+    ("attn", ["layers"], ["language"], {}),
+    ("prof", ["layers"], ["vision"], {"vision": ["conv"]}),
+]
 
-[tool.tinytorch]
-tracks = ["vision", "language"]
 
-[[tool.tinytorch.module]]
-number = 1
-name = "tensor"
-depends = []
-tracks = ["vision", "language"]
+def graph_pyproject(modules: list[tuple[str, list[str], list[str], dict[str, list[str]]]]) -> str:
+    """The root pyproject.toml declaring ``modules`` as the graph, with tracks vision, language."""
+    text = '[project]\nname = "fake-workspace"\nversion = "0"\n\n'
+    text += '[tool.tinytorch]\ntracks = ["vision", "language"]\n'
+    for number, (name, depends, tracks, extras) in enumerate(modules, start=1):
+        text += f'\n[[tool.tinytorch.module]]\nnumber = {number}\nname = "{name}"\n'
+        text += f"depends = {depends!r}\n".replace("'", '"')
+        if extras:
+            pairs = ", ".join(f"{k} = {v!r}" for k, v in extras.items()).replace("'", '"')
+            text += f"extras = {{ {pairs} }}\n"
+        text += f"tracks = {tracks!r}\n".replace("'", '"')
+    return text
 
-[[tool.tinytorch.module]]
-number = 2
-name = "layers"
-depends = ["tensor"]
-tracks = ["vision", "language"]
 
-[[tool.tinytorch.module]]
-number = 3
-name = "conv"
-depends = ["layers"]
-tracks = ["vision"]
+ROOT_PYPROJECT = graph_pyproject(GRAPH)
 
-[[tool.tinytorch.module]]
-number = 4
-name = "attn"
-depends = ["layers"]
-tracks = ["language"]
 
-[[tool.tinytorch.module]]
-number = 5
-name = "prof"
-depends = ["layers"]
-extras = { vision = ["conv"] }
-tracks = ["vision"]
-"""
+def tox_ini(packages: list[str], tracks: dict[str, list[str]], *, lint: bool) -> str:
+    """A tox.ini as the workspace's: an env per package, one per track, optionally ``lint``."""
+    envs = "{" + ",".join(packages) + "}"
+    listed = ["lint"] * lint + [envs, *tracks]
+    text = "[tox]\nenv_list =\n" + "".join(f"    {e}\n" for e in listed)
+    text += "\n[tracks]\n" + "".join(f"{t} = {' '.join(m)}\n" for t, m in tracks.items())
+    text += (
+        "\n[testenv]\npackage = skip\n"
+        "commands_pre = python -m tools install --with-deps {env_name}\n"
+        "commands = python -m tools test {env_name}\n"
+        f"\n[testenv:{envs}]\n"
+    )
+    for track in tracks:
+        text += (
+            f"\n[testenv:{track}]\n"
+            f"commands_pre = python -m tools install {{[tracks]{track}}}\n"
+            "commands =\n"
+            f"    python -m tools test {{[tracks]{track}}}\n"
+            f"    python -m tools milestones --quick --track {track}\n"
+        )
+    if lint:
+        text += "\n[testenv:lint]\ncommands_pre =\ncommands = ruff check .\n"
+    return text
 
-TOX_INI = """\
-[tox]
-env_list =
-    lint
-    {tensor,layers,conv,prof}
-    vision
-    language
 
-[tracks]
-vision = tensor layers conv prof
-language = tensor layers
-
-[testenv]
-package = skip
-commands_pre = python -m tools install --with-deps {env_name}
-commands = python -m tools test {env_name}
-
-[testenv:{tensor,layers,conv,prof}]
-
-[testenv:vision]
-commands_pre = python -m tools install {[tracks]vision}
-commands =
-    python -m tools test {[tracks]vision}
-    python -m tools milestones --quick --track vision
-
-[testenv:language]
-commands_pre = python -m tools install {[tracks]language}
-commands =
-    python -m tools test {[tracks]language}
-    python -m tools milestones --quick --track language
-
-[testenv:lint]
-commands_pre =
-commands = ruff check .
-"""
+# attn has no package here, so the language track lists only what exists.
+TOX_INI = tox_ini(
+    ["tensor", "layers", "conv", "prof"],
+    {"vision": ["tensor", "layers", "conv", "prof"], "language": ["tensor", "layers"]},
+    lint=True,
+)
 
 PACKAGE_PYPROJECT = """\
 [build-system]
@@ -168,68 +151,14 @@ def make_workspace(root: Path) -> Path:
 
 # -- a workspace whose packages import and run, under git, for the release tools -------------
 
-RELEASE_PYPROJECT = """\
-[project]
-name = "fake-workspace"
-version = "0"
+# The same graph without prof.
+RELEASE_PYPROJECT = graph_pyproject(GRAPH[:4])
 
-[tool.tinytorch]
-tracks = ["vision", "language"]
-
-[[tool.tinytorch.module]]
-number = 1
-name = "tensor"
-tracks = ["vision", "language"]
-
-[[tool.tinytorch.module]]
-number = 2
-name = "layers"
-depends = ["tensor"]
-tracks = ["vision", "language"]
-
-[[tool.tinytorch.module]]
-number = 3
-name = "conv"
-depends = ["layers"]
-tracks = ["vision"]
-
-[[tool.tinytorch.module]]
-number = 4
-name = "attn"
-depends = ["layers"]
-tracks = ["language"]
-"""
-
-RELEASE_TOX_INI = """\
-[tox]
-env_list =
-    {tensor,layers,conv,attn}
-    vision
-    language
-
-[tracks]
-vision = tensor layers conv
-language = tensor layers attn
-
-[testenv]
-package = skip
-commands_pre = python -m tools install --with-deps {env_name}
-commands = python -m tools test {env_name}
-
-[testenv:{tensor,layers,conv,attn}]
-
-[testenv:vision]
-commands_pre = python -m tools install {[tracks]vision}
-commands =
-    python -m tools test {[tracks]vision}
-    python -m tools milestones --quick --track vision
-
-[testenv:language]
-commands_pre = python -m tools install {[tracks]language}
-commands =
-    python -m tools test {[tracks]language}
-    python -m tools milestones --quick --track language
-"""
+RELEASE_TOX_INI = tox_ini(
+    ["tensor", "layers", "conv", "attn"],
+    {"vision": ["tensor", "layers", "conv"], "language": ["tensor", "layers", "attn"]},
+    lint=False,
+)
 
 # Importable without numpy, so that an environment can be proved without a real numpy.
 RELEASE_SOURCES = {

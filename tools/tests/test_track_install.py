@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.graph import ToolError
+from tools.graph import Graph, ToolError
 from tools.install import Installer
-from tools.tests.fake import make_release_workspace
+from tools.tests.fake import edit, make_release_workspace
 from tools.tests.index import STAND_IN_NUMPY, make_wheel, serve, stand_in_numpy
-from tools.tracks import install_track
+from tools.tracks import install_track, track_packages
 
 PLANTED = {"tinytorch/tensor/__init__.py": "PLANTED = True\n\ndef old_api():\n    return 'x'\n"}
 
@@ -107,3 +107,18 @@ def test_unknown_track_or_missing_meta_package(tmp_path: Path) -> None:
     (root / "packages/tinytorch-vision/pyproject.toml").unlink()
     with pytest.raises(ToolError, match="no meta package for track 'vision'"):
         install_track(root, "vision", python="python", venv=None)
+
+
+def test_track_declaring_a_package_that_is_absent_fails_naming_the_declaration(
+    tmp_path: Path,
+) -> None:
+    root = make_release_workspace(tmp_path)
+    edit(root / "packages/tinytorch-language/pyproject.toml", "tinytorch-attn", "tinytorch-conf")
+    with pytest.raises(
+        ToolError,
+        match=r"packages/tinytorch-language/pyproject\.toml declares tinytorch-conf, which has no",
+    ):
+        track_packages(root, Graph.load(root), "language")
+    assert [p.name for p in track_packages(root, Graph.load(root), "vision")] == [
+        *("tinytorch-tensor", "tinytorch-layers", "tinytorch-conv", "tinytorch-vision")
+    ]
