@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections import Counter
 from itertools import pairwise
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinytorch.tensor import Tensor
-from tinytorch.tokenization import DEFAULT_PATTERN, BPETokenizer
+from tinytorch.tokenization import DEFAULT_PATTERN, BPETokenizer, TokenDecodeError
 
 # A small tokenizer trained once, with merges that cover common English and code fragments.
 CORPUS = (
@@ -172,11 +173,27 @@ def test_any_text_round_trips(text):
         "Ünïcödé, 日本語のテキスト",
         "it's we'll they've I'd",
         "x" * 5000,
-        "lone \ud800 surrogate \udfff",
     ],
 )
 def test_edge_texts_round_trip(text):
     assert TOK.decode(TOK.encode(text)) == text
+
+
+def test_lone_surrogates_round_trip_with_surrogatepass_only():
+    text = "lone \ud800 surrogate \udfff"
+    ids = TOK.encode(text)
+    assert TOK.decode(ids, errors="surrogatepass") == text
+    # Their 3-byte forms are not valid UTF-8, so the other handlers treat them as bytes.decode
+    # does: before issue 9 every handler gave the surrogates back, "strict" included.
+    data = text.encode("utf-8", "surrogatepass")
+    assert (
+        TOK.decode(ids)
+        == data.decode("utf-8", "replace")
+        == "lone \ufffd\ufffd\ufffd surrogate \ufffd\ufffd\ufffd"
+    )
+    assert TOK.decode(ids, errors="ignore") == "lone  surrogate "
+    with pytest.raises(UnicodeDecodeError):
+        TOK.decode(ids, errors="strict")
 
 
 @settings(deadline=None)
@@ -303,3 +320,105 @@ def test_incremental_counts_give_the_naive_merges_on_real_text():
     text = "\n".join(topics[k] for k in sorted(topics))[:30_000]
     chunks = Counter(re.findall(DEFAULT_PATTERN, text))
     assert BPETokenizer.train(text, 256 + 80).merges == naive_merges(chunks, 80)
+
+
+# ---- decode honours errors exactly as bytes.decode does (issue 9) ----------------------------
+
+HANDLERS = ["strict", "replace", "ignore", "surrogatepass", "backslashreplace"]
+# Tokens of several bytes, so that a bad byte sequence can start or end inside a token.
+MULTI = BPETokenizer([(240, 159), (256, 153), (237, 160), (226, 130)], pattern=None)
+
+
+def _decode_like_bytes(ids, errors):
+    data = b"".join(MULTI.token_bytes(i) for i in ids)
+    try:
+        return data.decode("utf-8", errors), None
+    except UnicodeDecodeError as e:
+        return None, e
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from([*range(256), *range(256, MULTI.vocab_size)]), max_size=12),
+    errors=st.sampled_from(HANDLERS),
+)
+def test_decode_is_bytes_decode_for_every_handler(ids, errors):
+    expected, error = _decode_like_bytes(ids, errors)
+    if error is None:
+        assert MULTI.decode(ids, errors=errors) == expected
+        return
+    with pytest.raises(UnicodeDecodeError) as info:
+        MULTI.decode(ids, errors=errors)
+    got = info.value
+    assert (got.encoding, got.object, got.start, got.end, got.reason) == (
+        error.encoding,
+        error.object,
+        error.start,
+        error.end,
+        error.reason,
+    )
+    # The ids named are exactly the tokens whose bytes overlap the bad span.
+    assert isinstance(got, TokenDecodeError)
+    ends = np.cumsum([len(MULTI.token_bytes(i)) for i in ids])
+    starts = ends - [len(MULTI.token_bytes(i)) for i in ids]
+    overlapping = [k for k in range(len(ids)) if starts[k] < got.end and ends[k] > got.start]
+    assert got.position == overlapping[0]
+    assert got.ids == [ids[k] for k in overlapping]
+
+
+def test_strict_decode_names_the_ids_that_made_bad_bytes():
+    # 256 is b"\xf0\x9f", the start of a 4-byte character, cut short by "i".
+    with pytest.raises(TokenDecodeError) as info:
+        MULTI.decode([104, 256, 105], errors="strict")
+    e = info.value
+    assert isinstance(e, UnicodeDecodeError)
+    assert isinstance(e, ValueError)
+    assert (e.ids, e.position, e.start, e.end) == ([256], 1, 1, 3)
+    assert str(e).startswith("BPETokenizer.decode: token ids [256] at position 1 give bytes")
+    assert "b'\\xf0\\x9f'" in str(e)
+    assert "errors='replace'" in str(e)
+
+
+def test_strict_decode_of_an_encoded_lone_surrogate_raises():
+    # The bug: "strict" returned "\ud800" (decoded with surrogatepass whatever errors said).
+    ids = BPETokenizer().encode("a\ud800")
+    with pytest.raises(TokenDecodeError) as info:
+        BPETokenizer().decode(ids, errors="strict")
+    assert info.value.ids == [0xED]
+    assert info.value.position == 1
+
+
+def test_default_handler_is_replace():
+    ids = BPETokenizer().encode("\ud800")
+    assert BPETokenizer().decode(ids) == "\ufffd" * 3 == bytes(ids).decode("utf-8", "replace")
+    assert BPETokenizer().decode([0xC3, 0xA9, 0xC3]) == "é\ufffd"
+
+
+def test_decode_error_survives_pickling():
+    with pytest.raises(TokenDecodeError) as info:
+        MULTI.decode([97, 259], errors="strict")
+    back = pickle.loads(pickle.dumps(info.value))
+    assert type(back) is TokenDecodeError
+    assert (back.ids, back.position, back.start, back.end) == ([259], 1, 1, 3)
+    assert str(back) == str(info.value)
+
+
+def test_decode_refuses_bad_error_handlers_even_on_valid_bytes():
+    with pytest.raises(LookupError, match=r"BPETokenizer\.decode: unknown error handler 'strictt'"):
+        TOK.decode(TOK.encode("fine"), errors="strictt")
+    with pytest.raises(TypeError, match=r"BPETokenizer\.decode: errors must be a str"):
+        TOK.decode([1], errors=None)
+
+
+@pytest.mark.parametrize("ids", [None, 5, 3.0])
+def test_decode_of_a_non_sequence_names_the_op(ids):
+    with pytest.raises(TypeError, match=r"BPETokenizer\.decode: expected a sequence of token ids"):
+        TOK.decode(ids)
+
+
+def test_token_bytes_checks_its_argument():
+    with pytest.raises(TypeError, match=r"BPETokenizer\.token_bytes: token_id must be an int"):
+        TOK.token_bytes("a")
+    with pytest.raises(IndexError, match="out of range"):
+        TOK.token_bytes(-1)
+    assert TOK.token_bytes(np.int64(104)) == b"h"

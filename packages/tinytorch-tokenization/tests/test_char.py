@@ -119,3 +119,37 @@ def test_from_text_takes_documents_and_tensors_round_trip():
         tok.decode([7])
     with pytest.raises(TypeError, match="expected str"):
         CharTokenizer.from_text(["a", 1])
+
+
+# ---- decode gives exactly the characters of the ids (issue 9) ---------------------------------
+
+
+def test_decode_never_fuses_two_surrogates_into_one_character():
+    # A UTF-16 round trip would join this pair into U+1F642; each id is one character.
+    tok = CharTokenizer(["\ud83d", "\ude42", "x"])
+    text = tok.decode([0, 1, 2, 1, 0])
+    assert text == "\ud83d\ude42x\ude42\ud83d"
+    assert len(text) == 5
+    assert "🙂" not in text
+    assert tok.encode(text) == [0, 1, 2, 1, 0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=st.lists(st.integers(0, 5), max_size=20))
+def test_decode_is_the_join_of_each_ids_string(ids):
+    tok = CharTokenizer(["\udfff", "a", "\ud800", "é"], special_tokens=["<s>", "<unk>"])
+    table = [*tok.chars, "<s>", "<unk>"]
+    assert tok.decode(ids) == "".join(table[i] for i in ids)
+
+
+def test_a_repeated_character_late_in_a_large_alphabet_is_refused_in_one_pass():
+    # list.count per character made this quadratic: hours for a crafted 10**6-entry file.
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 200_000) if not 0xD800 <= c < 0xE000]
+    with pytest.raises(ValueError, match="appears twice"):
+        CharTokenizer([*chars, chars[-1]])
+
+
+def test_a_repeated_special_token_late_in_a_long_list_is_refused_in_one_pass():
+    specials = [f"<{i}>" for i in range(100_000)]
+    with pytest.raises(ValueError, match="given twice"):
+        CharTokenizer("ab", special_tokens=[*specials, specials[-1]])

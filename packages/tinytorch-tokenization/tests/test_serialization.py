@@ -99,7 +99,7 @@ def _edit(tmp_path, tok, change):
         (lambda s: s["merges"].__setitem__(0, "ab"), "pair of token ids"),
         (lambda s: s["special_tokens"].__setitem__("<pad>", 5), "special token ids"),
         (lambda s: s.update(special_tokens=["<pad>"]), "must map each token"),
-        (lambda s: s.update(pattern="("), "not a valid regular expression"),
+        (lambda s: s.update(pattern="("), "pattern '\\(' is not one this library writes"),
     ],
 )
 def test_unsound_bpe_files_are_refused_with_the_reason(tmp_path, bpe, change, match):

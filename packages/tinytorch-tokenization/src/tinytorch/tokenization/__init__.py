@@ -15,7 +15,12 @@ Example:
     'the cat'
 """
 
-from tinytorch.tokenization.base import FORMAT_VERSION, Tokenizer, TokenizerFormatError
+from tinytorch.tokenization.base import (
+    FORMAT_VERSION,
+    TokenDecodeError,
+    Tokenizer,
+    TokenizerFormatError,
+)
 from tinytorch.tokenization.bpe import DEFAULT_PATTERN, BPETokenizer
 from tinytorch.tokenization.char import CharTokenizer
 
@@ -24,6 +29,7 @@ __all__ = [
     "FORMAT_VERSION",
     "BPETokenizer",
     "CharTokenizer",
+    "TokenDecodeError",
     "Tokenizer",
     "TokenizerFormatError",
 ]

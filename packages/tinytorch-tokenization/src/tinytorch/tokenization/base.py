@@ -16,7 +16,14 @@ import numpy.typing as npt
 
 from tinytorch.tensor import Tensor, int64
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Ids", "Tokenizer", "TokenizerFormatError"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "Ids",
+    "TokenDecodeError",
+    "Tokenizer",
+    "TokenizerFormatError",
+]
 
 FORMAT_NAME = "tinytorch-tokenizer"
 FORMAT_VERSION = 1
@@ -40,6 +47,54 @@ class TokenizerFormatError(ValueError):
         ...     print(str(e)[:40])
         Tokenizer.load: not a tinytorch-tokenize
     """
+
+
+class TokenDecodeError(UnicodeDecodeError):
+    """Token ids whose bytes are not valid UTF-8, raised by ``decode(ids, errors="strict")``.
+
+    It is the ``UnicodeDecodeError`` that ``bytes.decode`` raises (``start``/``end`` index the
+    joined bytes, ``object``), plus which tokens made those bytes: ``ids`` (the offending ids)
+    and ``position`` (where the first of them is in the sequence decoded).
+
+    Example:
+        >>> from tinytorch.tokenization import BPETokenizer, TokenDecodeError
+        >>> try:
+        ...     BPETokenizer().decode([104, 195], errors="strict")
+        ... except TokenDecodeError as e:
+        ...     print(e.ids, e.position, e.start)
+        [195] 1 1
+    """
+
+    def __init__(
+        self,
+        op: str,
+        data: bytes,
+        start: int,
+        end: int,
+        reason: str,
+        ids: Sequence[int],
+        position: int,
+    ) -> None:
+        super().__init__("utf-8", data, start, end, reason)
+        self.op = op
+        self.ids = list(ids)
+        self.position = position
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # args holds only UnicodeDecodeError's five fields; rebuild from all seven.
+        fields = (self.op, self.object, self.start, self.end, self.reason, self.ids, self.position)
+        return (type(self), fields)
+
+    def __str__(self) -> str:
+        last = self.position + len(self.ids) - 1
+        where = (
+            f"position {last}" if last == self.position else f"positions {self.position}..{last}"
+        )
+        return (
+            f"{self.op}: token ids {self.ids} at {where} give bytes "
+            f"{bytes(self.object[self.start : self.end])!r} that are not valid UTF-8 "
+            f"({self.reason}); errors='replace' decodes them as U+FFFD, 'ignore' drops them"
+        )
 
 
 class Tokenizer(ABC):
@@ -98,9 +153,11 @@ class Tokenizer(ABC):
 
     @classmethod
     @abstractmethod
-    def _from_state(cls: type[T], state: dict[str, Any]) -> T:
-        """Rebuild from ``to_dict()``'s data (header already checked); raise
-        :class:`TokenizerFormatError` on contents that do not fit together."""
+    def _from_state(cls: type[T], state: dict[str, Any], trusted_patterns: frozenset[str]) -> T:
+        """Rebuild from ``to_dict()``'s data (header already checked), checking the type and
+        range of every field before building anything; raise :class:`TokenizerFormatError`
+        on contents that are malformed or do not fit together. ``trusted_patterns``: the
+        regular expressions the caller vouches for, besides the library's own."""
 
     # ---- shared behaviour -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -150,10 +207,16 @@ class Tokenizer(ABC):
             raise
 
     @classmethod
-    def load(cls: type[T], path: PathLike) -> T:
-        """Read a tokenizer written by :meth:`save`; a file that is not one (or of another
-        format version, or, called on a subclass, of another kind) raises
-        :class:`TokenizerFormatError` saying why.
+    def load(cls: type[T], path: PathLike, *, trusted_patterns: Iterable[str] = ()) -> T:
+        """Read a tokenizer written by :meth:`save`; a file that is not one (not UTF-8 JSON,
+        nested too deeply, another format version, or, called on a subclass, another kind)
+        or whose fields are malformed raises :class:`TokenizerFormatError` saying why.
+
+        A file is data, so it never supplies code to run: a BPE file's pre-tokenization
+        pattern is compiled only when it is one the library writes (:data:`DEFAULT_PATTERN`
+        or none), since a crafted regular expression can make ``encode`` run for hours.
+        A tokenizer built with a pattern of your own loads when you pass that pattern in
+        ``trusted_patterns``.
 
         Example:
             >>> import tempfile, os
@@ -164,16 +227,25 @@ class Tokenizer(ABC):
             260
         """
         where = f"{cls.__name__}.load: {os.fspath(path)}"
+        trusted = _trusted(f"{cls.__name__}.load", trusted_patterns)
         raw = Path(path).read_bytes()  # a missing file is FileNotFoundError, naming the path
         try:
             state = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        except RecursionError:
+            raise TokenizerFormatError(
+                f"{where}: not a tokenizer file (its JSON is nested too deeply to parse)"
+            ) from None
+        except ValueError as e:
+            # JSONDecodeError, UnicodeDecodeError and int-too-long errors are all ValueErrors.
             raise TokenizerFormatError(f"{where}: not valid UTF-8 JSON ({e})") from None
-        return cls.from_dict(state, where=where)
+        return cls.from_dict(state, where=where, trusted_patterns=trusted)
 
     @classmethod
-    def from_dict(cls: type[T], state: Any, where: str | None = None) -> T:
-        """Rebuild a tokenizer from :meth:`to_dict`'s data, checking it as :meth:`load` does.
+    def from_dict(
+        cls: type[T], state: Any, where: str | None = None, *, trusted_patterns: Iterable[str] = ()
+    ) -> T:
+        """Rebuild a tokenizer from :meth:`to_dict`'s data, checking it as :meth:`load` does
+        (``trusted_patterns`` as there).
 
         Example:
             >>> from tinytorch.tokenization import CharTokenizer, Tokenizer
@@ -182,12 +254,13 @@ class Tokenizer(ABC):
             ('CharTokenizer', 2)
         """
         where = where or f"{cls.__name__}.load"
+        trusted = _trusted(where, trusted_patterns)
         if not isinstance(state, dict) or state.get("format") != FORMAT_NAME:
             raise TokenizerFormatError(
                 f'{where}: not a {FORMAT_NAME} file (no "format": "{FORMAT_NAME}" field)'
             )
         version = state.get("version")
-        if version != FORMAT_VERSION:
+        if type(version) is not int or version != FORMAT_VERSION:
             raise TokenizerFormatError(
                 f"{where}: format version {version!r} is not supported; "
                 f"this tinytorch-tokenization reads version {FORMAT_VERSION}"
@@ -207,14 +280,39 @@ class Tokenizer(ABC):
                 f"not a {cls.__name__}; load it with Tokenizer.load"
             )
         try:
-            return target._from_state(state)
+            return target._from_state(state, trusted)
         except TokenizerFormatError as e:
             raise TokenizerFormatError(f"{where}: {e}") from None
-        except (KeyError, TypeError, ValueError, IndexError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, RecursionError) as e:
+            # The checks in _from_state should leave nothing to get here; a file must still
+            # never escape as a raw exception if one was missed.
             raise TokenizerFormatError(f"{where}: malformed contents ({e!r})") from None
 
 
 # ---- helpers the tokenizers share -------------------------------------------------------------
+
+
+def _trusted(op: str, patterns: Iterable[str]) -> frozenset[str]:
+    if isinstance(patterns, str):
+        raise TypeError(f"{op}: trusted_patterns must be a sequence of strings, not one string")
+    out = frozenset(patterns)
+    for p in out:
+        if not isinstance(p, str):
+            raise TypeError(f"{op}: trusted_patterns must hold strings, got {p!r}")
+    return out
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: a file's contents go into messages,
+    and a crafted one may hold megabytes in one field."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is a true int (JSON gives ``true`` as ``True`` and ``1.0`` as a float,
+    both of which compare equal to ints)."""
+    return type(value) is int
 
 
 def check_special_tokens(op: str, tokens: Iterable[str]) -> list[str]:
@@ -222,11 +320,13 @@ def check_special_tokens(op: str, tokens: Iterable[str]) -> list[str]:
     if isinstance(tokens, str):
         raise TypeError(f"{op}: special_tokens must be a sequence of strings, not one string")
     out: list[str] = []
+    seen: set[str] = set()  # a set, not ``in out``: a file may list 10**5 tokens
     for t in tokens:
         if not isinstance(t, str) or not t:
-            raise ValueError(f"{op}: special tokens must be non-empty strings, got {t!r}")
-        if t in out:
-            raise ValueError(f"{op}: special token {t!r} is given twice")
+            raise ValueError(f"{op}: special tokens must be non-empty strings, got {short(t)}")
+        if t in seen:
+            raise ValueError(f"{op}: special token {short(t)} is given twice")
+        seen.add(t)
         out.append(t)
     return out
 
@@ -280,6 +380,8 @@ def ids_to_list(op: str, ids: Ids, vocab_size: int) -> list[int]:
             raise TypeError(f"{op}: token ids must be integers, got dtype {ids.dtype}")
         out: list[int] = ids.tolist()
     else:
+        if not isinstance(ids, Iterable):
+            raise TypeError(f"{op}: expected a sequence of token ids, got {type(ids).__name__}")
         out = ids if isinstance(ids, list) else list(ids)
         # One pass in C over the element types; the per-element Python check runs only when
         # something other than a plain int is there.

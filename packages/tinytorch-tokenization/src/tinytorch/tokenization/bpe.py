@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import codecs
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any
+
+import numpy as np
 
 from tinytorch.tokenization._merges import learn_merges
 from tinytorch.tokenization.base import (
     Ids,
+    TokenDecodeError,
     Tokenizer,
     TokenizerFormatError,
     check_special_tokens,
     ids_to_list,
+    is_int,
     plain_pieces,
+    short,
     special_regex,
     split_special,
 )
@@ -32,8 +39,13 @@ __all__ = ["DEFAULT_PATTERN", "BPETokenizer"]
 #: their order only affects speed: letters first halves the time ``re`` takes on English text.
 DEFAULT_PATTERN = r""" ?[^\W\d]+|'(?:[sdmt]|ll|ve|re)| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+"""
 
+# The patterns a tokenizer file may name: the ones this library writes. A regular expression
+# read from a file is code (``(?:a|aa)+$`` takes exponential time on a run of "a"s), so any
+# other is compiled only when the caller passes it to ``load`` as trusted.
+_BUILTIN_PATTERNS = frozenset({DEFAULT_PATTERN})
+
 # Lone surrogates (legal in a Python str) get their 3-byte UTF-8 form instead of an error, so
-# every str round-trips.
+# every str is encodable; decode gives them back with errors="surrogatepass".
 _ERRORS = "surrogatepass"
 _CACHE_LIMIT = 1 << 17
 
@@ -100,15 +112,64 @@ def _compile(op: str, pattern: str | None) -> Callable[[str], list[str]]:
     return chunks
 
 
+def _check_merges(merges: list[Any]) -> list[tuple[int, int]]:
+    """A file's merges as pairs of ids, each id made by the bytes or an earlier merge."""
+    pairs: list[tuple[int, int]] = []
+    for k, pair in enumerate(merges):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(map(is_int, pair))):
+            raise TokenizerFormatError(
+                f"BPETokenizer: merge {k} must be a pair of token ids, got {short(pair)}"
+            )
+        a, b = pair
+        if not (0 <= a < 256 + k and 0 <= b < 256 + k):
+            raise TokenizerFormatError(
+                f"BPETokenizer: merge {k} ({a}, {b}) uses an id that does not exist yet "
+                f"(ids so far: 0..{256 + k - 1})"
+            )
+        pairs.append((a, b))
+    return pairs
+
+
+def _check_vocab(vocab: list[Any], pairs: list[tuple[int, int]]) -> None:
+    """That a file's vocabulary spells out what its merges make, checked on the strings
+    themselves: building the tokens from the merges alone first would let a few hundred bytes
+    of merges that each double the last token ask for 2**60 bytes."""
+    n = 256 + len(pairs)
+    if len(vocab) != n:
+        raise TokenizerFormatError(
+            f"the vocabulary has {len(vocab)} entries but 256 bytes and {len(pairs)} merges "
+            f"make {n}"
+        )
+    for i in range(256):
+        if vocab[i] != _BYTE_CHARS[i]:
+            raise TokenizerFormatError(
+                f"vocabulary entry {i} is {short(vocab[i])}, but byte {i} is {_BYTE_CHARS[i]!r}"
+            )
+    for k, (a, b) in enumerate(pairs):
+        entry, left, right = vocab[256 + k], vocab[a], vocab[b]
+        if not (
+            isinstance(entry, str)
+            and len(entry) == len(left) + len(right)
+            and entry.startswith(left)
+            and entry.endswith(right)
+        ):
+            raise TokenizerFormatError(
+                f"vocabulary entry {256 + k} is {short(entry)}, but the merges make "
+                f"{short(left + right)}"
+            )
+
+
 class BPETokenizer(Tokenizer):
     """Byte-level BPE: ids 0-255 are the byte values, then one id per learned merge (in the
     order learned), then the special tokens.
 
     Any string is encodable (it is UTF-8 bytes first, so nothing is ever unknown) and
-    ``decode(encode(s)) == s`` for every ``str``. Text is cut into chunks by ``pattern`` (see
-    :data:`DEFAULT_PATTERN`; ``None`` keeps each piece whole, which lets merges cross words
-    and is slow to train on large text); each chunk is encoded by applying the merges in the
-    order they were learned, and its ids are cached, so common words cost one dict lookup.
+    ``decode(encode(s)) == s`` for every ``str`` (one holding lone surrogates needs
+    ``decode(..., errors="surrogatepass")``, as ``bytes.decode`` does). Text is cut into
+    chunks by ``pattern`` (see :data:`DEFAULT_PATTERN`; ``None`` keeps each piece whole,
+    which lets merges cross words and is slow to train on large text); each chunk is encoded
+    by applying the merges in the order they were learned, and its ids are cached, so common
+    words cost one dict lookup.
 
     Build one with :meth:`train`, or from known merges, or load one saved as JSON.
 
@@ -237,6 +298,10 @@ class BPETokenizer(Tokenizer):
             >>> BPETokenizer().token_bytes(104)
             b'h'
         """
+        if not isinstance(token_id, (int, np.integer)) or isinstance(token_id, bool):
+            raise TypeError(
+                f"BPETokenizer.token_bytes: token_id must be an int, got {type(token_id).__name__}"
+            )
         if not 0 <= token_id < len(self._token_bytes):
             raise IndexError(
                 f"BPETokenizer.token_bytes: token id {token_id} is out of range for a "
@@ -300,24 +365,49 @@ class BPETokenizer(Tokenizer):
         return tuple(ids)
 
     def decode(self, ids: Ids, errors: str = "replace") -> str:
-        """The text of ``ids``. The bytes of ``encode``'s output always form the original text;
-        an arbitrary id sequence may cut a UTF-8 character, and ``errors`` (a ``bytes.decode``
-        error handler, ``"replace"`` by default as in tiktoken) says what to do then.
+        """The text of ``ids``: their bytes, joined, decoded as UTF-8 exactly as
+        ``bytes.decode("utf-8", errors)`` does.
+
+        The bytes of ``encode``'s output always form the original text; an arbitrary id
+        sequence (a model's sample) may cut a UTF-8 character, and ``errors`` says what to do
+        with bytes that are not valid UTF-8: ``"replace"`` (the default, as in tiktoken) gives
+        U+FFFD, ``"ignore"`` drops them, ``"strict"`` raises :class:`TokenDecodeError` (a
+        ``UnicodeDecodeError``) naming the ids, ``"surrogatepass"`` gives a lone surrogate
+        back from its 3-byte form (so ``encode`` of any ``str`` round-trips), and so on for
+        any registered handler.
 
         Example:
             >>> tok = BPETokenizer()
             >>> tok.decode(tok.encode("naïve 🙂"))
             'naïve 🙂'
-            >>> tok.decode([195])
-            '\\ufffd'
+            >>> tok.decode([104, 195])
+            'h\\ufffd'
+            >>> tok.decode([104, 195], errors="ignore")
+            'h'
         """
-        seq = ids_to_list("BPETokenizer.decode", ids, len(self._token_bytes))
+        op = "BPETokenizer.decode"
+        if not isinstance(errors, str):
+            raise TypeError(f"{op}: errors must be a str, got {type(errors).__name__}")
+        try:
+            # bytes.decode looks the handler up only on the first bad byte; a misspelt one
+            # should fail every time, not only on the rare cut character.
+            codecs.lookup_error(errors)
+        except LookupError:
+            raise LookupError(f"{op}: unknown error handler {errors!r}") from None
+        seq = ids_to_list(op, ids, len(self._token_bytes))
         table = self._token_bytes
         data = b"".join([table[i] for i in seq])
         try:
-            return data.decode("utf-8", _ERRORS)
-        except UnicodeDecodeError:
             return data.decode("utf-8", errors)
+        except UnicodeDecodeError as e:
+            if e.object != data:
+                raise  # raised by a custom handler about something else: not ours to explain
+            ends = list(accumulate(len(table[i]) for i in seq))
+            first = bisect_right(ends, e.start)
+            last = bisect_right(ends, max(e.start, e.end - 1))
+            raise TokenDecodeError(
+                op, data, e.start, e.end, e.reason, seq[first : last + 1], first
+            ) from None
 
     # ---- state ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -340,41 +430,44 @@ class BPETokenizer(Tokenizer):
         }
 
     @classmethod
-    def _from_state(cls, state: dict[str, Any]) -> BPETokenizer:
+    def _from_state(
+        cls, state: dict[str, Any], trusted_patterns: frozenset[str] = frozenset()
+    ) -> BPETokenizer:
         for key in ("pattern", "merges", "vocab", "special_tokens"):
             if key not in state:
                 raise TokenizerFormatError(f"the field {key!r} is missing")
-        merges, vocab, specials = state["merges"], state["vocab"], state["special_tokens"]
+        pattern, merges = state["pattern"], state["merges"]
+        vocab, specials = state["vocab"], state["special_tokens"]
+        if pattern is not None and not isinstance(pattern, str):
+            raise TokenizerFormatError(
+                f"'pattern' must be a string or null, got {type(pattern).__name__}"
+            )
+        if pattern is not None and pattern not in _BUILTIN_PATTERNS | trusted_patterns:
+            raise TokenizerFormatError(
+                f"the pattern {short(pattern)} is not one this library writes "
+                "(DEFAULT_PATTERN or null), so it is not compiled: a crafted regular expression "
+                "can make encode run for hours. If you built the tokenizer with this pattern, "
+                "pass it to load as trusted_patterns=[pattern]"
+            )
         if not isinstance(merges, list) or not isinstance(vocab, list):
             raise TokenizerFormatError("'merges' and 'vocab' must be lists")
         if not isinstance(specials, dict):
             raise TokenizerFormatError("'special_tokens' must map each token to its id")
+        pairs = _check_merges(merges)
+        _check_vocab(vocab, pairs)
+        n = 256 + len(pairs)
+        for i, (token, token_id) in enumerate(specials.items()):
+            if not is_int(token_id) or token_id != n + i:
+                raise TokenizerFormatError(
+                    f"special token ids {short(specials)} do not follow the merges "
+                    f"(token {short(token)} has id {short(token_id)}, expected {n + i})"
+                )
+        # Everything the constructor reads is now known to be sound and as large as the file
+        # (the vocabulary spells out every token's bytes), so building cannot blow up.
         try:
-            tok = cls(
-                [tuple(p) if isinstance(p, list) else p for p in merges],
-                special_tokens=list(specials),
-                pattern=state["pattern"],
-            )
+            return cls(pairs, special_tokens=list(specials), pattern=pattern)
         except (TypeError, ValueError) as e:
             raise TokenizerFormatError(str(e)) from None
-        n = 256 + len(tok._merges)
-        if len(vocab) != n:
-            raise TokenizerFormatError(
-                f"the vocabulary has {len(vocab)} entries but 256 bytes and "
-                f"{len(tok._merges)} merges make {n}"
-            )
-        for i, entry in enumerate(vocab):
-            if entry != _bytes_to_str(tok._token_bytes[i]):
-                raise TokenizerFormatError(
-                    f"vocabulary entry {i} is {entry!r}, but the merges make "
-                    f"{_bytes_to_str(tok._token_bytes[i])!r}"
-                )
-        if specials != tok._special_ids:
-            raise TokenizerFormatError(
-                f"special token ids {specials!r} do not follow the merges "
-                f"(expected {tok._special_ids!r})"
-            )
-        return tok
 
     def __repr__(self) -> str:
         return (

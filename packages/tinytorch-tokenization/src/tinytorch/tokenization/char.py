@@ -15,6 +15,7 @@ from tinytorch.tokenization.base import (
     check_special_tokens,
     ids_to_list,
     plain_pieces,
+    short,
     special_regex,
     split_special,
 )
@@ -67,12 +68,13 @@ class CharTokenizer(Tokenizer):
     ) -> None:
         op = "CharTokenizer"
         alphabet = list(chars)
+        seen: set[str] = set()  # one pass: list.count per character is quadratic in the file
         for c in alphabet:
             if not isinstance(c, str) or len(c) != 1:
-                raise ValueError(f"{op}: the alphabet must hold single characters, got {c!r}")
-        if len(set(alphabet)) != len(alphabet):
-            dup = next(c for c in alphabet if alphabet.count(c) > 1)
-            raise ValueError(f"{op}: character {dup!r} appears twice in the alphabet")
+                raise ValueError(f"{op}: the alphabet must hold single characters, got {short(c)}")
+            if c in seen:
+                raise ValueError(f"{op}: character {c!r} appears twice in the alphabet")
+            seen.add(c)
         specials = check_special_tokens(op, special_tokens)
         if unk_token is not None:
             check_special_tokens(op, [unk_token])
@@ -188,7 +190,9 @@ class CharTokenizer(Tokenizer):
 
     def decode(self, ids: Ids) -> str:
         """The text of ``ids``: each character id gives its character, each special id its
-        string.
+        string, and the text is exactly those joined (a lone surrogate of the alphabet stays
+        one, and two next to each other are not fused into one character), so unlike a BPE
+        decode it cannot meet invalid bytes and needs no ``errors``.
 
         Example:
             >>> tok = CharTokenizer.from_text("ab", special_tokens=["<eos>"])
@@ -228,15 +232,21 @@ class CharTokenizer(Tokenizer):
         }
 
     @classmethod
-    def _from_state(cls, state: dict[str, Any]) -> CharTokenizer:
+    def _from_state(
+        cls, state: dict[str, Any], trusted_patterns: frozenset[str] = frozenset()
+    ) -> CharTokenizer:
         for key in ("chars", "special_tokens", "unk_token"):
             if key not in state:
                 raise TokenizerFormatError(f"the field {key!r} is missing")
         chars, specials, unk = state["chars"], state["special_tokens"], state["unk_token"]
         if not isinstance(chars, list) or not isinstance(specials, list):
             raise TokenizerFormatError("'chars' and 'special_tokens' must be lists")
+        if unk is not None and not isinstance(unk, str):
+            raise TokenizerFormatError(
+                f"'unk_token' must be a string or null, got {type(unk).__name__}"
+            )
         if unk is not None and unk not in specials:
-            raise TokenizerFormatError(f"unk_token {unk!r} is not among the special tokens")
+            raise TokenizerFormatError(f"unk_token {short(unk)} is not among the special tokens")
         try:
             return cls(chars, special_tokens=specials, unk_token=unk)
         except (TypeError, ValueError) as e:
