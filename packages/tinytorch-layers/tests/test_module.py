@@ -367,13 +367,13 @@ def test_load_rejects_bad_values_and_non_mappings():
     before = snapshot(m)
     state = {k: v.data for k, v in m.state_dict().items()}
     state["gain"] = [1.0]
-    with pytest.raises(StateDictError, match="gain: expected a Tensor or numpy array, got list"):
+    with pytest.raises(StateDictError, match=r"gain: expected a Tensor, .* got builtins\.list"):
         m.load_state_dict(state)
     state["gain"] = np.array(["a"])
     with pytest.raises(StateDictError, match="dtype <U1"):
         m.load_state_dict(state)
     assert_unchanged(m, before)
-    with pytest.raises(TypeError, match="mapping"):
+    with pytest.raises(TypeError, match=r"mapping of names to tensors, got builtins\.list"):
         m.load_state_dict([("gain", ones(1))])
 
 

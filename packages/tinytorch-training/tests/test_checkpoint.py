@@ -15,6 +15,7 @@ from tinytorch.training import (
     CheckpointError,
     CosineAnnealingLR,
     StepLR,
+    Trainer,
     load_arrays,
     load_checkpoint,
     save_arrays,
@@ -178,26 +179,6 @@ def test_a_file_from_elsewhere_is_refused_with_the_reason(tmp_path):
     rewrite(path, lambda name, data: data.replace(b'"version":1', b'"version":2'))
     with pytest.raises(CheckpointError, match="format version 2"):
         load_arrays(path)
-
-
-def test_a_failed_write_keeps_the_old_file_and_leaves_no_debris(tmp_path, monkeypatch):
-    path = tmp_path / "a.npz"
-    save_arrays(path, {"w": np.ones(3)}, {"v": 1})
-    before = path.read_bytes()
-    calls = []
-    real = np.lib.format.write_array
-
-    def failing(fp, array, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        return real(fp, array, **kw)
-
-    monkeypatch.setattr(np.lib.format, "write_array", failing)
-    with pytest.raises(OSError, match="disk full"):
-        save_arrays(path, {"w": np.zeros(3), "b": np.zeros(1)}, {"v": 2})
-    assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["a.npz"]
 
 
 def test_an_overwrite_replaces_the_file(tmp_path):
@@ -379,3 +360,106 @@ def test_model_rolls_back_when_a_later_part_fails(tmp_path):
         load_checkpoint(path, target, target_opt)
     for key, value in target.state_dict().items():
         np.testing.assert_array_equal(value.data, before[key])
+
+
+# ---- all or nothing: every part checked before any is applied --------------------------------
+def resave(path, change):
+    """Rewrite the checkpoint at ``path`` with ``change(meta)`` applied and a valid digest, as a
+    crafted (not a corrupted) file would be."""
+    arrays, meta = load_arrays(path)
+    change(meta)
+    save_arrays(path, arrays, meta)
+
+
+def trainer_state(trainer):
+    model, opt = snapshot(trainer.model, trainer.optimizer)
+    return (
+        model,
+        opt,
+        json.dumps(trainer.scheduler.state_dict(), sort_keys=True),
+        trainer.epoch,
+        trainer.global_step,
+        json.dumps(trainer.history.epochs),
+        list(trainer.history.steps),
+        json.dumps(default_generator.get_state(), sort_keys=True),
+    )
+
+
+def make_trainer(seed):
+    model = make_model(seed=seed)
+    opt = Adam(model.parameters(), lr=0.01)
+    sched = StepLR(opt, step_size=2)
+    train_some(model, opt, sched, steps=seed + 1)
+    trainer = Trainer(model, opt, lambda out, y: out.sum(), scheduler=sched)
+    trainer.epoch, trainer.global_step = seed, 10 * seed
+    trainer.history.epochs = [{"epoch": seed, "train_loss": 0.5}]
+    trainer.history.steps = [float(seed)]
+    return trainer
+
+
+BAD_TRAINER_FIELDS = [
+    ("epoch", lambda t: t.update(epoch="three"), "trainer field 'epoch' is 'three'"),
+    ("negative step", lambda t: t.update(global_step=-1), "'global_step' is -1"),
+    ("bool epoch", lambda t: t.update(epoch=True), "'epoch' is True"),
+    ("history", lambda t: t.update(history=[1, 2]), "'history' is a list"),
+    ("records", lambda t: t["history"].update(epochs=[1]), "'history.epochs' is not a list"),
+    ("losses", lambda t: t["history"].update(steps=["x"]), "'history.steps' is not a list"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [case[1:] for case in BAD_TRAINER_FIELDS],
+    ids=[case[0] for case in BAD_TRAINER_FIELDS],
+)
+def test_a_bad_trainer_field_changes_nothing(tmp_path, change, message):
+    path = tmp_path / "run.npz"
+    make_trainer(1).save_checkpoint(path, extra={"note": "x"})
+    resave(path, lambda meta: change(meta["extra"]["trainer"]))
+    target = make_trainer(2)
+    default_generator.rng.random(4)  # so that a restored default generator would show
+    before = trainer_state(target)
+    with pytest.raises(CheckpointError, match=message):
+        target.load_checkpoint(path)
+    assert trainer_state(target) == before
+
+
+def test_a_good_trainer_checkpoint_restores_every_field(tmp_path):
+    path = tmp_path / "run.npz"
+    source = make_trainer(1)
+    source.save_checkpoint(path, extra={"note": "x"})
+    target = make_trainer(2)
+    assert target.load_checkpoint(path) == {"note": "x"}
+    assert trainer_state(target)[:7] == trainer_state(source)[:7]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(step="7"), "the step count is '7'"),
+        (lambda m: m.update(extra=[1]), "'extra' is a list"),
+        (lambda m: m.update(rng=None), "'rng' is a NoneType"),
+        (lambda m: m["rng"].update(default={"bit_generator": "MT19937"}), "generator 'default'"),
+        (lambda m: m["scheduler"].pop("last_epoch"), "the scheduler state has keys"),
+        (
+            lambda m: m["optimizer"]["param_groups"][0].update(lr=-1.0),
+            "parameter group 0",
+        ),
+        (lambda m: m.pop("optimizer_class"), "the optimizer state is None's, not Adam's"),
+        (lambda m: m["optimizer"].update(state=[1]), "dictionary update sequence"),
+    ],
+)
+def test_a_crafted_part_is_refused_before_anything_is_applied(tmp_path, change, message):
+    model, opt, sched = build(StepLR, seed=0)
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, model, opt, sched, step=3)
+    resave(path, change)
+    target, target_opt, target_sched = build(StepLR, seed=5)
+    before = snapshot(target, target_opt)
+    sched_before = target_sched.state_dict()
+    rng_before = default_generator.get_state()
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path, target, target_opt, target_sched)
+    assert snapshot(target, target_opt) == before
+    assert target_sched.state_dict() == sched_before
+    assert default_generator.get_state() == rng_before

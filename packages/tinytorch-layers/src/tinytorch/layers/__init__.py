@@ -2,8 +2,9 @@
 
 ``Module`` (parameters, buffers and submodules registered by attribute assignment; ``state_dict``
 and a ``load_state_dict`` that checks everything before it writes anything), ``Parameter``, the
-layers ``Linear``, ``Dropout`` and ``Identity``, the containers ``Sequential`` and ``ModuleList``,
-and weight initialisation in :mod:`tinytorch.layers.init`.
+layers ``Linear``, ``Dropout`` and ``Identity``, the containers ``Sequential``, ``ModuleList``,
+``ModuleDict``, ``ParameterList`` and ``ParameterDict``, and weight initialisation in
+:mod:`tinytorch.layers.init`.
 
 Example:
     >>> from tinytorch.layers import Dropout, Linear, Sequential
@@ -15,7 +16,13 @@ Example:
 """
 
 from tinytorch.layers import init
-from tinytorch.layers.containers import ModuleList, Sequential
+from tinytorch.layers.containers import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from tinytorch.layers.dropout import Dropout
 from tinytorch.layers.linear import Identity, Linear
 from tinytorch.layers.module import IncompatibleKeys, Module, StateDictError
@@ -27,8 +34,11 @@ __all__ = [
     "IncompatibleKeys",
     "Linear",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "Sequential",
     "StateDictError",
     "init",

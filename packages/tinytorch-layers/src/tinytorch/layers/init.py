@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.tensor import Generator, Tensor, default_generator
+from tinytorch.tensor import Generator, Tensor, default_generator, graph
 
 __all__ = [
     "calculate_gain",
@@ -43,6 +43,7 @@ def _fill(op: str, tensor: Tensor, values: npt.NDArray[Any] | float) -> Tensor:
     if not isinstance(tensor.data, np.ndarray) or not tensor.data.flags.writeable:
         raise ValueError(f"{op}: cannot write into a read-only tensor of shape {tensor.shape}")
     tensor.data[...] = values
+    graph.bump_version(tensor)  # a backward through the old values must refuse
     return tensor
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.layers.parameter import Parameter
-from tinytorch.tensor import Tensor
+from tinytorch.tensor import Tensor, graph
 
 __all__ = ["IncompatibleKeys", "Module", "StateDictError"]
 
@@ -427,6 +427,7 @@ class Module:
         for tensor in [*self.parameters(), *self.buffers()]:
             if tensor.dtype.kind == "f" and tensor.dtype != target:
                 tensor.data = tensor.data.astype(target)
+                graph.bump_version(tensor)
                 if tensor.grad is not None:
                     tensor.grad = Tensor(tensor.grad.data.astype(target))
         return self
@@ -468,15 +469,19 @@ class Module:
         return out
 
     def load_state_dict(
-        self, state_dict: Mapping[str, Tensor | npt.NDArray[Any]], strict: bool = True
+        self, state_dict: Mapping[str, Any], strict: bool = True
     ) -> IncompatibleKeys:
         """Copy values from ``state_dict`` into this model's parameters and buffers, in place.
 
         Everything is checked before anything is written: with ``strict=True`` a missing or an
         unexpected key is an error; with either setting a shape mismatch or a non-numeric value
         is an error. On error nothing is changed. Values are cast to each parameter's dtype and
-        may be Tensors or NumPy arrays (as loaded from an ``.npz``). Returns the keys that did
-        not match (both lists are empty after a strict load).
+        may be Tensors, NumPy arrays (as loaded from an ``.npz``) or any array from another
+        library that offers ``__dlpack__`` or ``__array__``: a PyTorch ``state_dict()`` loads as
+        it is (a tensor that requires grad is read through its ``detach()``, as PyTorch's own
+        ``load_state_dict`` copies without recording). A value that is none of these is refused,
+        named by its full type (``builtins.str``). Returns the keys that did not match (both
+        lists are empty after a strict load).
 
         Example:
             >>> from tinytorch.layers import Linear
@@ -485,11 +490,15 @@ class Module:
             IncompatibleKeys(missing_keys=[], unexpected_keys=[])
             >>> bool((a.weight == b.weight).all())
             True
+            >>> import numpy as np
+            >>> _ = b.load_state_dict({"weight": np.ones((3, 2)), "bias": np.zeros(3)})
+            >>> float(b.weight.sum())
+            6.0
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(
                 f"load_state_dict: expects a mapping of names to tensors, got "
-                f"{type(state_dict).__name__}"
+                f"{_full_type(state_dict)}"
             )
         own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
@@ -504,15 +513,9 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value: object = state_dict[key]
-            if isinstance(value, Tensor):
-                array = value.data
-            elif isinstance(value, np.ndarray):
-                array = value
-            else:
-                errors.append(
-                    f"{key}: expected a Tensor or numpy array, got {type(value).__name__}"
-                )
+            array, why = _as_array(state_dict[key])
+            if array is None:
+                errors.append(f"{key}: {why}")
                 continue
             if array.shape != target.shape:
                 errors.append(
@@ -535,6 +538,9 @@ class Module:
                 np.copyto(target.data, array, casting="unsafe")
             else:
                 target.data = array.astype(target.dtype)
+            # As PyTorch's copy_ does: a graph recorded through the old values must not
+            # backpropagate through the new ones silently.
+            graph.bump_version(target)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr -----------------------------------------------------------------------------
@@ -556,6 +562,42 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = "\n  ".join([*lines, *children])
         return f"{type(self).__name__}(\n  {body}\n)"
+
+
+def _full_type(value: object) -> str:
+    cls = type(value)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _as_array(value: object) -> tuple[npt.NDArray[Any] | None, str]:
+    """``value`` as a NumPy array (sharing memory where it can), or ``None`` and why not."""
+    if isinstance(value, Tensor):
+        return value.data, ""
+    if isinstance(value, np.ndarray):
+        return value, ""
+    if not (hasattr(value, "__dlpack__") or hasattr(value, "__array__")):
+        return None, (
+            f"expected a Tensor, a numpy array or an array with __dlpack__ or __array__, got "
+            f"{_full_type(value)}"
+        )
+    # Another library's tensor that records gradients (torch's requires_grad) refuses both
+    # exports; its detach() is the same values without the graph, which is all a load needs.
+    source = value
+    detach = getattr(value, "detach", None)
+    if getattr(value, "requires_grad", False) and callable(detach):
+        source = detach()
+    reasons: list[str] = []
+    if hasattr(source, "__dlpack__"):
+        try:
+            return np.from_dlpack(source), ""
+        except Exception as err:  # any failure of a foreign export: try the next route
+            reasons.append(f"__dlpack__: {type(err).__name__}: {err}")
+    if hasattr(source, "__array__"):
+        try:
+            return np.asarray(source), ""
+        except Exception as err:
+            reasons.append(f"__array__: {type(err).__name__}: {err}")
+    return None, f"cannot read a {_full_type(value)} as an array ({'; '.join(reasons)})"
 
 
 def _child_repr(child: object) -> str:

@@ -3,7 +3,8 @@
 The loop that turns a model, a loss and an optimizer into a trained model (:class:`Trainer`),
 and what a real run needs around it: learning-rate schedules, gradient clipping, callbacks
 (early stopping, history files, periodic checkpoints), metrics, a progress line, and
-checkpoints that are atomic, verified and pickle-free, from which a run resumes bit-exactly.
+checkpoints that are atomic, verified and pickle-free, from which a run resumes bit-exactly,
+and ``save`` / ``load`` for state dicts in the same format (``torch.save`` / ``torch.load``).
 
 Example:
     >>> from tinytorch.layers import Linear, Sequential
@@ -25,8 +26,10 @@ Example:
 from tinytorch.training.callbacks import Callback, EarlyStopping, HistoryWriter, ModelCheckpoint
 from tinytorch.training.checkpoint import (
     CheckpointError,
+    load,
     load_arrays,
     load_checkpoint,
+    save,
     save_arrays,
     save_checkpoint,
 )
@@ -62,8 +65,10 @@ __all__ = [
     "binary_accuracy",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "load",
     "load_arrays",
     "load_checkpoint",
+    "save",
     "save_arrays",
     "save_checkpoint",
 ]

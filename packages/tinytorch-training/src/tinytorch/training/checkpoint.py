@@ -1,40 +1,52 @@
 """Checkpoints that cannot run code, cannot be half-written and cannot be silently corrupted.
 
-The container is a NumPy ``.npz`` (a zip of ``.npy`` files), read back with
-``allow_pickle=False``: loading one never executes anything. Beside the arrays it holds a JSON
-manifest (the format version, each array's name, dtype and shape, the caller's metadata) and a
-SHA-256 over all of it, recomputed on load. The file is written to a temporary file in the same
-directory, flushed to disk and moved into place with ``os.replace``, so a crash leaves either
-the old file or the new one, never a mixture.
+The container is a NumPy ``.npz`` (a zip of stored ``.npy`` files). The reader parses every
+member itself and trusts nothing in the file: object dtypes, compression and a malformed
+manifest are refused, and each member's declared size is checked against the bytes it really
+has before anything is allocated, so loading never executes anything and a small file cannot
+ask for a large allocation; whatever is wrong raises :class:`CheckpointError`. Beside the arrays
+the archive holds a JSON manifest (the format version, each array's name, dtype and shape, the
+caller's metadata) and a SHA-256 over all of it, recomputed on load. The file is written to one
+fixed temporary name beside it (:func:`temp_path`), flushed to disk and moved into place with
+``os.replace``, so a crash leaves either the old file or the new one, never a mixture, and at
+most one leftover that the next save reuses.
 
 ``save_arrays`` / ``load_arrays`` are the generic layer (module 13's GPT uses them directly);
+``save`` / ``load`` store a nested state dict (``torch.save`` / ``torch.load``);
 ``save_checkpoint`` / ``load_checkpoint`` put a model, an optimizer, a scheduler, a step count
-and the random generators' states on top, so that a resumed run continues exactly.
+and the random generators' states on top, so that a resumed run continues exactly, and load
+all or nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
+import math
 import os
-import tempfile
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import IO, Any, Protocol
+from typing import IO, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from tinytorch.layers import Parameter
 from tinytorch.optimizers import Optimizer
 from tinytorch.tensor import Generator, Tensor, default_generator
 
 __all__ = [
     "CheckpointError",
+    "load",
     "load_arrays",
     "load_checkpoint",
+    "save",
     "save_arrays",
     "save_checkpoint",
+    "temp_path",
 ]
 
 Array = npt.NDArray[Any]
@@ -135,8 +147,11 @@ def save_arrays(
 def load_arrays(path: PathLike) -> tuple[dict[str, Array], dict[str, Any]]:
     """Read a file written by :func:`save_arrays`: ``(arrays, metadata)``, bit-exact.
 
-    The SHA-256 is recomputed and compared; a truncated, corrupted or edited file raises
-    :class:`CheckpointError` saying which, and a missing file ``FileNotFoundError``.
+    The SHA-256 is recomputed and compared. Whatever is wrong with the file (truncated,
+    corrupted, edited, crafted: a compression method or a manifest it never writes, a member
+    declaring more data than it holds) raises :class:`CheckpointError` saying which, and a
+    missing file ``FileNotFoundError``. Each member's size is checked against its ``.npy``
+    header before anything is allocated, so a small file cannot ask for a large allocation.
 
     Example:
         >>> import os, tempfile
@@ -149,52 +164,175 @@ def load_arrays(path: PathLike) -> tuple[dict[str, Array], dict[str, Any]]:
     where = f"load_arrays: {os.fspath(path)}"
     if not os.path.exists(path):
         raise FileNotFoundError(f"{where}: no such file")
-    try:
-        # Our own handle: np.load leaks the one it opens when the archive is unreadable.
-        with open(path, "rb") as f:
-            npz = np.load(f, allow_pickle=False)
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{where}: a bare .npy array, not a checkpoint archive")
-            names = set(npz.files)
-            if MANIFEST not in names:
-                raise CheckpointError(f"{where}: no manifest; not written by save_arrays")
-            manifest = json.loads(bytes(npz[MANIFEST]).decode("utf-8"))
-            if manifest.get("format") != FORMAT:
-                raise CheckpointError(f"{where}: unknown format {manifest.get('format')!r}")
-            if manifest.get("version") != VERSION:
-                raise CheckpointError(
-                    f"{where}: format version {manifest.get('version')!r}; this reader knows "
-                    f"version {VERSION}"
-                )
-            listed = {name: (dtype, tuple(shape)) for name, dtype, shape in manifest["arrays"]}
-            extra = names - set(listed) - {MANIFEST}
-            missing = set(listed) - names
-            if extra or missing:
-                raise CheckpointError(
-                    f"{where}: archive and manifest disagree (missing {sorted(missing)}, "
-                    f"unlisted {sorted(extra)})"
-                )
-            arrays: dict[str, Array] = {}
-            for name, (dtype, shape) in listed.items():
-                array = npz[name]
-                if array.dtype.str != dtype or array.shape != shape:
-                    raise CheckpointError(
-                        f"{where}: array {name!r} is {array.dtype.str}{array.shape}, the "
-                        f"manifest says {dtype}{shape}"
-                    )
-                arrays[name] = array
-    except CheckpointError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(
-            f"{where}: unreadable, the file is truncated or corrupt ({type(err).__name__}: {err})"
-        ) from None
-    meta_json = _canonical_json(manifest["metadata"])
-    if _digest(arrays, meta_json) != manifest.get("sha256"):
+    with open(path, "rb") as f:
+        try:
+            arrays, manifest = _read_archive(f, where)
+            meta_json = _canonical_json(manifest["metadata"])
+            digest = _digest(arrays, meta_json)
+        except CheckpointError:
+            raise
+        except Exception as err:  # a crafted file can make any layer fail: all are "corrupt"
+            raise _corrupt(where, f"{type(err).__name__}: {err}") from err
+    if digest != manifest["sha256"]:
         raise CheckpointError(
             f"{where}: SHA-256 mismatch, the content was modified after it was written"
         )
-    return arrays, manifest["metadata"]
+    metadata: dict[str, Any] = manifest["metadata"]
+    return arrays, metadata
+
+
+def _corrupt(where: str, reason: str) -> CheckpointError:
+    return CheckpointError(f"{where}: unreadable, the file is truncated or corrupt ({reason})")
+
+
+def _read_archive(f: IO[bytes], where: str) -> tuple[dict[str, Array], dict[str, Any]]:
+    """The arrays and the checked manifest of the open archive ``f``."""
+    file_size = os.fstat(f.fileno()).st_size
+    if f.read(6) == b"\x93NUMPY":
+        raise CheckpointError(f"{where}: a bare .npy array, not a checkpoint archive")
+    f.seek(0)
+    with zipfile.ZipFile(f) as zf:
+        members: dict[str, zipfile.ZipInfo] = {}
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                raise _corrupt(where, f"member {info.filename!r} is not a .npy array")
+            name = info.filename[: -len(".npy")]
+            if name in members:
+                raise _corrupt(where, f"member {info.filename!r} appears twice")
+            members[name] = info
+        if MANIFEST not in members:
+            raise CheckpointError(f"{where}: no manifest; not written by save_arrays")
+        for info in members.values():
+            _check_member(where, info, file_size)
+        raw = _read_member(where, zf, members[MANIFEST])
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise _corrupt(where, f"the manifest is {raw.dtype.str}{raw.shape}, not bytes")
+        manifest = _check_manifest(where, json.loads(raw.tobytes().decode("utf-8")))
+        listed: dict[str, tuple[str, tuple[int, ...]]] = {}
+        for name, dtype, shape in manifest["arrays"]:
+            if name in listed:
+                raise _corrupt(where, f"the manifest lists {name!r} twice")
+            listed[name] = (dtype, tuple(shape))
+        names = set(members) - {MANIFEST}
+        extra, missing = names - set(listed), set(listed) - names
+        if extra or missing:
+            raise CheckpointError(
+                f"{where}: archive and manifest disagree (missing {sorted(missing)}, "
+                f"unlisted {sorted(extra)})"
+            )
+        arrays: dict[str, Array] = {}
+        for name, (dtype, shape) in listed.items():
+            array = _read_member(where, zf, members[name])
+            if array.dtype.str != dtype or array.shape != shape:
+                raise CheckpointError(
+                    f"{where}: array {name!r} is {array.dtype.str}{array.shape}, the "
+                    f"manifest says {dtype}{shape}"
+                )
+            arrays[name] = array
+    return arrays, manifest
+
+
+def _check_member(where: str, info: zipfile.ZipInfo, file_size: int) -> None:
+    """Refuse what save_arrays never writes, before reading a byte of the member."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise _corrupt(where, f"member {name!r} is encrypted")
+    if info.compress_type != zipfile.ZIP_STORED:
+        # Stored members only: their bytes are really in the file, so the declared size is
+        # bounded by the file's, where a compressed one could inflate to anything.
+        raise _corrupt(
+            where,
+            f"member {name!r} uses zip compression method {info.compress_type}; "
+            "checkpoints are stored uncompressed",
+        )
+    if info.compress_size != info.file_size or info.header_offset + info.file_size > file_size:
+        raise _corrupt(
+            where,
+            f"member {name!r} declares {info.file_size} bytes, more than the file's "
+            f"{file_size} can hold",
+        )
+
+
+def _read_member(where: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Array:
+    """One ``.npy`` member, its header checked against the member's size before allocation."""
+    name = info.filename
+    with zf.open(info) as entry:
+        version = np.lib.format.read_magic(entry)
+        if version == (1, 0):
+            header = np.lib.format.read_array_header_1_0(entry)
+        elif version == (2, 0):
+            header = np.lib.format.read_array_header_2_0(entry)
+        else:
+            raise _corrupt(where, f"member {name!r} has .npy format version {version}")
+        declared_shape, fortran_order, declared_dtype = header
+        if declared_dtype.hasobject:
+            raise _corrupt(where, f"member {name!r} holds Python objects, which need pickle")
+        if declared_dtype.itemsize == 0:
+            raise _corrupt(where, f"member {name!r} has the zero-size dtype {declared_dtype}")
+        if any(n < 0 for n in declared_shape):
+            raise _corrupt(where, f"member {name!r} declares the shape {declared_shape}")
+        nbytes = math.prod(declared_shape) * declared_dtype.itemsize
+        data_size = info.file_size - entry.tell()
+        if nbytes != data_size:
+            raise _corrupt(
+                where,
+                f"member {name!r} declares {declared_dtype.str}{declared_shape} "
+                f"({nbytes} bytes) but holds {data_size} bytes",
+            )
+        buffer = bytearray(nbytes)  # bounded by the member, hence by the file
+        view = memoryview(buffer)
+        filled = 0
+        while filled < nbytes:
+            chunk = entry.read(min(nbytes - filled, _CHUNK))
+            n = len(chunk)
+            view[filled : filled + n] = chunk
+            if not n:
+                raise _corrupt(where, f"member {name!r} ends early")
+            filled += n
+        entry.read()  # reading to the end makes zipfile check the member's CRC
+    order: Literal["C", "F"] = "F" if fortran_order else "C"
+    shape = tuple(int(n) for n in declared_shape)
+    if nbytes == 0:
+        return np.empty(shape, dtype=declared_dtype, order=order)
+    flat: Array = np.frombuffer(buffer, dtype=declared_dtype)
+    return flat.reshape(shape, order=order)
+
+
+_CHUNK = 1 << 24  # read large members piecewise: no second full-size copy
+
+
+def _check_manifest(where: str, manifest: object) -> dict[str, Any]:
+    """``manifest`` if it has every field, of the right kind; CheckpointError naming the first
+    that is not."""
+    if not isinstance(manifest, dict):
+        raise _corrupt(where, f"the manifest is a JSON {type(manifest).__name__}, not an object")
+    if manifest.get("format") != FORMAT:
+        raise CheckpointError(f"{where}: unknown format {manifest.get('format')!r}")
+    if manifest.get("version") != VERSION:
+        raise CheckpointError(
+            f"{where}: format version {manifest.get('version')!r}; this reader knows "
+            f"version {VERSION}"
+        )
+    for field in ("arrays", "metadata", "sha256"):
+        if field not in manifest:
+            raise _corrupt(where, f"the manifest has no {field!r} field")
+    if not isinstance(manifest["sha256"], str):
+        raise _corrupt(where, "the manifest's 'sha256' is not a string")
+    if not isinstance(manifest["arrays"], list):
+        raise _corrupt(where, "the manifest's 'arrays' is not a list")
+    for entry in manifest["arrays"]:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], str)
+            and isinstance(entry[2], list)
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in entry[2])
+        ):
+            raise _corrupt(
+                where, f"the manifest entry {str(entry)[:80]} is not [name, dtype, shape]"
+            )
+    return manifest
 
 
 def _canonical_json(value: Any) -> str:
@@ -212,11 +350,29 @@ def _digest(arrays: Mapping[str, Array], meta_json: str) -> str:
     return h.hexdigest()
 
 
+def temp_path(path: PathLike) -> str:
+    """The one temporary file a save to ``path`` writes before renaming it into place.
+
+    The name is fixed per target, so a save killed midway leaves at most this one file, which
+    the next save to the same path overwrites: a folder of checkpoints cannot fill with
+    leftovers. (Two processes must not save to the same path at the same time.)
+
+    Example:
+        >>> os.path.basename(temp_path("runs/ckpt.npz"))
+        '.ckpt.npz.tmp'
+    """
+    target = os.path.abspath(os.fspath(path))
+    return os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp")
+
+
 def _atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through ``write`` to a temporary sibling of ``path``, fsync, then rename over it."""
+    """Write through ``write`` to :func:`temp_path`, fsync, then rename it over ``path``."""
     target = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    tmp = temp_path(target)
+    # O_NOFOLLOW: a link planted under the temporary name must not redirect the write.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -236,6 +392,228 @@ def _atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+# ---- save / load: torch.save's use for state dicts -------------------------------------------
+OBJECT_FORMAT = "tinytorch-object"
+_TAG = "$"
+
+
+def save(obj: Any, f: PathLike) -> None:
+    """Save a state dict, or any nesting of dicts, lists and tuples of Tensors, NumPy arrays,
+    NumPy scalars, numbers, strings, bools and None, to the path ``f`` (``torch.save``'s common
+    use, ``torch.save(model.state_dict(), f)``, ported word for word).
+
+    The file is :func:`save_arrays`'s: atomic, pickle-free and checked by SHA-256 on load.
+    :func:`load` gives back the same structure bit-exactly: Tensors as Tensors (a Parameter as
+    a Parameter, ``requires_grad`` kept), arrays as arrays of the same dtype, OrderedDict,
+    tuple and non-string keys as they were. Another library's arrays (``__dlpack__`` or
+    ``__array__``: a PyTorch state dict) are saved by value and load as Tensors. Objects of
+    other types (modules, functions, arbitrary classes) are refused with their full type: unlike
+    ``torch.save`` nothing is pickled. Two references to one tensor come back as two tensors.
+
+    Example:
+        >>> import os, tempfile
+        >>> from tinytorch.layers import Linear
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> model = Linear(3, 2)
+        >>> save(model.state_dict(), path)
+        >>> fresh = Linear(3, 2)
+        >>> fresh.load_state_dict(load(path))
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        >>> bool((fresh.weight == model.weight).all())
+        True
+    """
+    _check_path("save", f)
+    arrays: dict[str, Array] = {}
+    encoded = _encode(obj, "obj", arrays, set())
+    save_arrays(f, arrays, {"format": OBJECT_FORMAT, "version": 1, "object": encoded})
+
+
+def load(f: PathLike, map_location: Any = None, weights_only: bool | None = None) -> Any:
+    """Read back what :func:`save` wrote (``torch.load``'s counterpart).
+
+    ``map_location`` may be ``None`` or ``"cpu"`` (TinyTorch runs on the CPU; anything else is
+    refused), so ``torch.load(f, map_location="cpu")`` ports too. ``weights_only`` is accepted
+    and changes nothing: the format holds data only, so every load is weights-only. A corrupt
+    or crafted file raises :class:`CheckpointError`.
+
+    Example:
+        >>> import os, tempfile
+        >>> from collections import OrderedDict
+        >>> from tinytorch.tensor import tensor
+        >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
+        >>> save({"epoch": 3, "best": (0.5, None), 1: OrderedDict(w=tensor([1.0, 2.0]))}, path)
+        >>> state = load(path)
+        >>> state["epoch"], state["best"], state[1]["w"].tolist()
+        (3, (0.5, None), [1.0, 2.0])
+    """
+    _check_path("load", f)
+    where = f"load: {os.fspath(f)}"
+    if map_location is not None and str(map_location) != "cpu":
+        raise ValueError(
+            f"load: map_location={map_location!r}; TinyTorch has only the CPU, so None or 'cpu'"
+        )
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"load: weights_only must be a bool, got {type(weights_only).__name__}")
+    arrays, meta = load_arrays(f)
+    if meta.get("format") != OBJECT_FORMAT:
+        hint = (
+            "a training checkpoint; use load_checkpoint"
+            if meta.get("format") == CHECKPOINT_FORMAT
+            else "arrays without an object; use load_arrays"
+        )
+        raise CheckpointError(f"{where}: not written by save() but {hint}")
+    if meta.get("version") != 1 or "object" not in meta:
+        raise CheckpointError(f"{where}: object format version {meta.get('version')!r} unknown")
+    try:
+        return _decode(meta["object"], arrays)
+    except RecursionError:
+        raise CheckpointError(f"{where}: the object is nested too deeply") from None
+    except _DecodeError as err:
+        raise CheckpointError(f"{where}: {err}") from None
+
+
+class _DecodeError(Exception):
+    pass
+
+
+def _check_path(op: str, f: object) -> None:
+    if not isinstance(f, (str, os.PathLike)):
+        raise TypeError(
+            f"{op}: f must be a path (str or os.PathLike), got {_full_type(f)}; file objects "
+            "are not supported, since a save is made atomic by renaming a finished file"
+        )
+
+
+def _full_type(value: object) -> str:
+    cls = type(value)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _encode(value: Any, where: str, arrays: dict[str, Array], active: set[int]) -> Any:
+    """``value`` as JSON, its arrays moved into ``arrays`` and referred to by name."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value
+    if isinstance(value, Tensor):
+        ref = _store(arrays, value.data)
+        kind = "parameter" if isinstance(value, Parameter) else "tensor"
+        return {_TAG: kind, "ref": ref, "requires_grad": bool(value.requires_grad)}
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError(f"save: {where} is an object array, which needs pickle to load")
+        return {_TAG: "ndarray", "ref": _store(arrays, value)}
+    if isinstance(value, np.generic):
+        return {_TAG: "npscalar", "ref": _store(arrays, np.asarray(value))}
+    if hasattr(value, "__dlpack__") or hasattr(value, "__array__"):
+        # Another library's tensor (a torch state dict): saved as its values, loaded as a Tensor.
+        return {
+            _TAG: "tensor",
+            "ref": _store(arrays, _foreign_array(value, where)),
+            "requires_grad": False,
+        }
+    if isinstance(value, (Mapping, list, tuple)):
+        if id(value) in active:
+            raise ValueError(f"save: {where} contains itself")
+        active.add(id(value))
+        try:
+            if isinstance(value, Mapping):
+                items = [
+                    [_encode_key(k, where), _encode(v, f"{where}[{k!r}]", arrays, active)]
+                    for k, v in value.items()
+                ]
+                kind = "odict" if isinstance(value, OrderedDict) else "dict"
+                return {_TAG: kind, "items": items}
+            elements = [_encode(v, f"{where}[{i}]", arrays, active) for i, v in enumerate(value)]
+            return elements if isinstance(value, list) else {_TAG: "tuple", "items": elements}
+        finally:
+            active.discard(id(value))
+    raise TypeError(
+        f"save: {where} is a {_full_type(value)}; only Tensors, arrays, numbers, strings, "
+        "bools, None and dicts, lists and tuples of them can be saved (nothing is pickled)"
+    )
+
+
+def _foreign_array(value: Any, where: str) -> Array:
+    """The values of an array from another library, as a NumPy array (copied)."""
+    detach = getattr(value, "detach", None)
+    # torch refuses both exports from a tensor that records gradients; detach() has the values.
+    source = detach() if getattr(value, "requires_grad", False) and callable(detach) else value
+    try:
+        array = np.from_dlpack(source) if hasattr(source, "__dlpack__") else np.asarray(source)
+    except Exception:  # any failure of a foreign export: try the other route
+        try:
+            array = np.asarray(source)
+        except Exception as err:
+            raise TypeError(
+                f"save: {where} is a {_full_type(value)} that cannot be read as an array "
+                f"({type(err).__name__}: {err})"
+            ) from None
+    if array.dtype.hasobject:
+        raise TypeError(f"save: {where} ({_full_type(value)}) holds Python objects")
+    return np.array(array, copy=True)
+
+
+def _encode_key(key: Any, where: str) -> Any:
+    if key is None or type(key) in (bool, int, float, str):
+        return key
+    if type(key) is tuple:
+        return {_TAG: "tuple", "items": [_encode_key(k, where) for k in key]}
+    raise TypeError(
+        f"save: a key of {where} is a {_full_type(key)}; keys may be str, int, float, bool, "
+        "None or tuples of them"
+    )
+
+
+def _store(arrays: dict[str, Array], array: Array) -> str:
+    name = str(len(arrays))
+    arrays[name] = array
+    return name
+
+
+def _decode(value: Any, arrays: Mapping[str, Array]) -> Any:
+    """Undo :func:`_encode`, refusing anything it does not write."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if not isinstance(value, dict) or not isinstance(value.get(_TAG), str):
+        raise _DecodeError(f"unexpected entry {str(value)[:80]}")
+    kind = value[_TAG]
+    if kind in ("tensor", "parameter", "ndarray", "npscalar"):
+        ref = value.get("ref")
+        if not isinstance(ref, str) or ref not in arrays:
+            raise _DecodeError(f"a {kind} refers to the missing array {ref!r}")
+        array = arrays[ref]
+        if kind == "ndarray":
+            return array
+        if kind == "npscalar":
+            if array.ndim != 0:
+                raise _DecodeError(f"a NumPy scalar has the shape {array.shape}")
+            return array[()]
+        requires_grad = value.get("requires_grad", False) is True and array.dtype.kind == "f"
+        if kind == "parameter":
+            return Parameter(array, requires_grad=requires_grad)
+        return Tensor(array).requires_grad_(requires_grad) if requires_grad else Tensor(array)
+    items = value.get("items")
+    if not isinstance(items, list):
+        raise _DecodeError(f"a {kind} has no list of items")
+    if kind == "tuple":
+        return tuple(_decode(v, arrays) for v in items)
+    if kind in ("dict", "odict"):
+        out: dict[Any, Any] = OrderedDict() if kind == "odict" else {}
+        for pair in items:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise _DecodeError(f"a {kind} item {str(pair)[:80]} is not a [key, value] pair")
+            key = _decode(pair[0], arrays)
+            try:
+                out[key] = _decode(pair[1], arrays)
+            except TypeError:
+                raise _DecodeError(f"a {kind} key {str(pair[0])[:80]} is not hashable") from None
+        return out
+    raise _DecodeError(f"unknown entry kind {kind!r}")
 
 
 # ---- checkpoints: model, optimizer, scheduler, step, RNG ------------------------------------
@@ -293,10 +671,11 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Restore what :func:`save_checkpoint` saved; returns ``{"step": ..., "extra": ...}``.
 
-    The file is verified first, then everything is loaded or nothing is: if any part does not
-    fit (a missing key, a shape, another optimizer's state), every object is put back as it was
-    and :class:`CheckpointError` says what did not fit. The default generator's state is
-    restored, and that of each generator named in ``generators``.
+    All or nothing: the file is verified, then every part is checked against what it is loaded
+    into (the model's keys, shapes and dtypes, the optimizer's class and groups, the
+    scheduler's class and keys, the generators' states) before any is applied; if one does not
+    fit, :class:`CheckpointError` says what and every object is as it was. The default
+    generator's state is restored, and that of each generator named in ``generators``.
 
     Example:
         >>> import os, tempfile
@@ -309,42 +688,153 @@ def load_checkpoint(
         >>> bool((fresh.weight == trained.weight).all())
         True
     """
+    pending = _prepare(path, model, optimizer, scheduler, generators)
+    pending.apply()
+    return {"step": pending.step, "extra": pending.extra}
+
+
+class _PendingLoad:
+    """A checkpoint read and checked against its targets, not yet applied."""
+
+    def __init__(self, where: str, step: int, extra: dict[str, Any]) -> None:
+        self.where = where
+        self.step = step
+        self.extra = extra
+        self._steps: list[tuple[Callable[[], None], Callable[[], Callable[[], None]]]] = []
+
+    def add(self, apply: Callable[[], None], snapshot: Callable[[], Callable[[], None]]) -> None:
+        """Register ``apply``; ``snapshot()`` is called just before it and returns its undo."""
+        self._steps.append((apply, snapshot))
+
+    def apply(self) -> None:
+        """Apply every part. Each was checked already; should one still fail, the parts applied
+        before it are put back, so the objects end as they began."""
+        undo: list[Callable[[], None]] = []
+        try:
+            for apply, snapshot in self._steps:
+                undo.append(snapshot())
+                apply()
+        except Exception as err:
+            for restore in reversed(undo):
+                restore()
+            raise CheckpointError(
+                f"{self.where}: does not fit, nothing was changed: {err}"
+            ) from err
+
+
+def _prepare(
+    path: PathLike,
+    model: ModelLike,
+    optimizer: Optimizer | None,
+    scheduler: SchedulerLike | None,
+    generators: Mapping[str, Generator] | None,
+) -> _PendingLoad:
+    """Read ``path`` and check every part against its target; change nothing."""
     where = f"load_checkpoint: {os.fspath(path)}"
     arrays, meta = load_arrays(path)
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{where}: holds arrays but is not a checkpoint")
+    step, extra, rng = meta.get("step"), meta.get("extra"), meta.get("rng")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise CheckpointError(f"{where}: the step count is {step!r}, not an integer >= 0")
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"{where}: 'extra' is a {type(extra).__name__}, not an object")
+    if not isinstance(rng, dict):
+        raise CheckpointError(f"{where}: 'rng' is a {type(rng).__name__}, not an object")
+    pending = _PendingLoad(where, step, extra)
+    wrapped = f"{where}: does not fit, nothing was changed"
+
     model_state = {
         name[len("model/") :]: array for name, array in arrays.items() if name.startswith("model/")
     }
-    opt_state = None if optimizer is None else _part(where, meta, arrays, "optimizer", optimizer)
-    sched_state = None if scheduler is None else _part(where, meta, arrays, "scheduler", scheduler)
+    problems = _model_problems(model, model_state)
+    if problems:
+        raise CheckpointError(f"{wrapped}: " + "; ".join(problems))
+
+    if optimizer is not None:
+        opt_state = _part(where, meta, arrays, "optimizer", optimizer)
+        # Optimizer.load_state_dict checks everything and then rebinds param_groups and state,
+        # so a shallow copy takes the trial load and the real optimizer is not touched.
+        try:
+            copy.copy(optimizer).load_state_dict(opt_state)
+        except (ValueError, TypeError, KeyError) as err:
+            raise CheckpointError(f"{wrapped}: {err}") from err
+        pending.add(
+            lambda: optimizer.load_state_dict(opt_state),
+            lambda: _undo_with(optimizer, optimizer.state_dict()),
+        )
+    if scheduler is not None:
+        sched_state = _part(where, meta, arrays, "scheduler", scheduler)
+        own_keys = set(scheduler.state_dict())
+        if not isinstance(sched_state, dict) or set(sched_state) != own_keys:
+            saved = sorted(sched_state) if isinstance(sched_state, dict) else sched_state
+            raise CheckpointError(
+                f"{wrapped}: the scheduler state has keys {saved}, the scheduler {sorted(own_keys)}"
+            )
+        pending.add(
+            lambda: scheduler.load_state_dict(sched_state),
+            lambda: _undo_with(scheduler, scheduler.state_dict()),
+        )
+    pending.add(
+        lambda: model.load_state_dict(model_state),
+        lambda: _undo_with(
+            model, {k: np.array(_array(v), copy=True) for k, v in model.state_dict().items()}
+        ),
+    )
+
     gens = _generators(generators)
-    missing_rng = sorted(set(gens) - set(meta["rng"]))
+    missing_rng = sorted(set(gens) - set(rng))
     if missing_rng:
         raise CheckpointError(f"{where}: no saved state for generator(s) {missing_rng}")
+    for name, g in gens.items():
+        state = rng[name]
+        try:  # on a scratch bit generator of the same kind: the real one is not touched
+            type(g.rng.bit_generator)().state = state
+        except (ValueError, TypeError, KeyError) as err:
+            raise CheckpointError(f"{wrapped}: generator {name!r}: {err}") from err
+        pending.add(_restorer(g, state), _snapshot_generator(g))
+    return pending
 
-    # Snapshot, load, and on any failure put everything back: all or nothing.
-    undo: list[Callable[[], None]] = []
-    before_model = {k: np.array(v.data, copy=True) for k, v in model.state_dict().items()}
-    try:
-        model.load_state_dict(model_state)
-        undo.append(lambda: model.load_state_dict(before_model))
-        if optimizer is not None:
-            before_opt = optimizer.state_dict()
-            optimizer.load_state_dict(opt_state)  # type: ignore[arg-type]
-            undo.append(lambda: optimizer.load_state_dict(before_opt))
-        if scheduler is not None:
-            before_sched = scheduler.state_dict()
-            scheduler.load_state_dict(sched_state)  # type: ignore[arg-type]
-            undo.append(lambda: scheduler.load_state_dict(before_sched))
-        for name, g in gens.items():
-            undo.append(_restorer(g, g.get_state()))
-            g.set_state(meta["rng"][name])
-    except Exception as err:
-        for restore in reversed(undo):
-            restore()
-        raise CheckpointError(f"{where}: does not fit, nothing was changed: {err}") from err
-    return {"step": meta["step"], "extra": meta["extra"]}
+
+def _array(value: Any) -> Array:
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _model_problems(model: ModelLike, state: Mapping[str, Array]) -> list[str]:
+    """What keeps ``state`` from loading strictly into ``model`` (as ``load_state_dict`` would
+    say it), found without loading it."""
+    own = {k: _array(v) for k, v in model.state_dict().items()}
+    problems: list[str] = []
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if unexpected:
+        problems.append("unexpected key(s) in state_dict: " + ", ".join(unexpected))
+    if missing:
+        problems.append("missing key(s) in state_dict: " + ", ".join(missing))
+    for key, target in own.items():
+        if key not in state:
+            continue
+        array = state[key]
+        if array.shape != target.shape:
+            problems.append(
+                f"size mismatch for {key}: the state has shape {array.shape}, "
+                f"the model has shape {target.shape}"
+            )
+        elif array.dtype.kind not in "biuf":
+            problems.append(f"{key}: cannot load values of dtype {array.dtype}")
+    return problems
+
+
+class _Loadable(Protocol):
+    def load_state_dict(self, state_dict: Any) -> Any: ...
+
+
+def _undo_with(owner: _Loadable, state: Any) -> Callable[[], None]:
+    return lambda: owner.load_state_dict(state)
+
+
+def _snapshot_generator(g: Generator) -> Callable[[], Callable[[], None]]:
+    return lambda: _restorer(g, g.get_state())
 
 
 def _part(
@@ -353,7 +843,7 @@ def _part(
     """The saved state of the optimizer or scheduler ``owner``, checked to be its class's."""
     if part not in meta:
         raise CheckpointError(f"{where}: the checkpoint holds no {part} state")
-    saved_class, own_class = meta[f"{part}_class"], type(owner).__name__
+    saved_class, own_class = meta.get(f"{part}_class"), type(owner).__name__
     if saved_class != own_class:
         raise CheckpointError(f"{where}: the {part} state is {saved_class}'s, not {own_class}'s")
     return _join(meta[part], arrays)

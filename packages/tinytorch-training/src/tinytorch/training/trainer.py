@@ -14,7 +14,13 @@ from tinytorch.layers import Module
 from tinytorch.optimizers import Optimizer
 from tinytorch.tensor import Generator, Tensor
 from tinytorch.training.callbacks import Callback
-from tinytorch.training.checkpoint import PathLike, load_checkpoint, save_checkpoint
+from tinytorch.training.checkpoint import (
+    CheckpointError,
+    PathLike,
+    _PendingLoad,
+    _prepare,
+    save_checkpoint,
+)
 from tinytorch.training.clip import clip_grad_norm_
 from tinytorch.training.progress import Progress
 from tinytorch.training.schedulers import LRScheduler
@@ -311,16 +317,53 @@ class Trainer:
         )
 
     def load_checkpoint(self, path: PathLike) -> dict[str, Any]:
-        """Restore a :meth:`save_checkpoint` file; returns the ``extra`` it was saved with."""
-        meta = load_checkpoint(path, self.model, self.optimizer, self.scheduler, self.generators)
-        state = meta["extra"].get("trainer", {})
-        self.epoch = int(state.get("epoch", 0))
-        self.global_step = int(state.get("global_step", meta["step"]))
-        history = state.get("history", {})
-        self.history.epochs = list(history.get("epochs", []))
-        self.history.steps = [float(v) for v in history.get("steps", [])]
-        extra: dict[str, Any] = meta["extra"].get("user", {})
-        return extra
+        """Restore a :meth:`save_checkpoint` file; returns the ``extra`` it was saved with.
+
+        All or nothing: the trainer's own fields (epoch, step count, history) are checked with
+        the model, optimizer, scheduler and generators before any of them changes, so a file
+        that does not fit raises :class:`CheckpointError` and leaves the trainer as it was.
+        """
+        pending = _prepare(path, self.model, self.optimizer, self.scheduler, self.generators)
+        epoch, global_step, epochs, steps, user = _trainer_fields(pending.where, pending)
+        pending.apply()
+        self.epoch = epoch
+        self.global_step = global_step
+        self.history.epochs = epochs
+        self.history.steps = steps
+        return user
+
+
+def _count(where: str, name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CheckpointError(f"{where}: trainer field {name!r} is {value!r}, not a count >= 0")
+    return value
+
+
+def _trainer_fields(
+    where: str, pending: _PendingLoad
+) -> tuple[int, int, list[dict[str, Any]], list[float], dict[str, Any]]:
+    """The trainer's fields from a checkpoint, each checked; CheckpointError names a bad one."""
+    extra = pending.extra
+    state = extra.get("trainer", {})
+    user = extra.get("user", {})
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{where}: the trainer state is a {type(state).__name__}")
+    if not isinstance(user, dict):
+        raise CheckpointError(f"{where}: the user's extra is a {type(user).__name__}")
+    epoch = _count(where, "epoch", state.get("epoch", 0))
+    global_step = _count(where, "global_step", state.get("global_step", pending.step))
+    history = state.get("history", {})
+    if not isinstance(history, dict):
+        raise CheckpointError(f"{where}: trainer field 'history' is a {type(history).__name__}")
+    epochs = history.get("epochs", [])
+    if not isinstance(epochs, list) or not all(isinstance(r, dict) for r in epochs):
+        raise CheckpointError(f"{where}: trainer field 'history.epochs' is not a list of records")
+    raw_steps = history.get("steps", [])
+    if not isinstance(raw_steps, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw_steps
+    ):
+        raise CheckpointError(f"{where}: trainer field 'history.steps' is not a list of losses")
+    return epoch, global_step, list(epochs), [float(v) for v in raw_steps], user
 
 
 def _pairs(batches: Batches) -> Iterator[tuple[Any, Any]]:
