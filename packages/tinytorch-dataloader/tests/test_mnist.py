@@ -1,5 +1,6 @@
 import gzip
 import io
+import math
 import struct
 
 import numpy as np
@@ -195,3 +196,39 @@ def test_a_malformed_manifest_is_refused(tmp_path):
     (tmp_path / "SHA256SUMS").write_text("not-a-hash  file\n")
     with pytest.raises(DataFileError, match="line 1 is not"):
         read_manifest(tmp_path / "SHA256SUMS")
+
+
+@pytest.mark.parametrize(
+    "dims",
+    [
+        (1 << 16,) * 4,  # 2**64 items: wraps to 0 in int64, so a header-only file matched
+        (1 << 21, 1 << 21, 1 << 21),  # 2**63: wraps negative in int64
+        (0xFFFFFFFF,) * 3,
+    ],
+)
+def test_idx_dims_beyond_int64_are_a_format_error_naming_file_and_dims(tmp_path, dims):
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, len(dims)]) + struct.pack(f">{len(dims)}I", *dims))
+    with pytest.raises(DataFileError, match="size mismatch") as err:
+        read_idx(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert str(dims) in message
+    assert f"({math.prod(dims)} bytes of data)" in message
+
+
+def test_idx_dims_larger_than_the_file_are_refused_before_reshaping():
+    with pytest.raises(DataFileError, match=r"x\.idx .*\(4294967295, 2\).*holds 3$"):
+        parse_idx(bytes([0, 0, 8, 2]) + struct.pack(">2I", 0xFFFFFFFF, 2) + b"abc", "x.idx")
+
+
+def test_a_non_utf8_manifest_is_refused_naming_the_file(tmp_path):
+    manifest = tmp_path / "SHA256SUMS"
+    manifest.write_bytes(b"\xff\xfe" + ("ab" * 32 + "  train-images-idx3-ubyte\n").encode())
+    with pytest.raises(DataFileError, match="not a UTF-8 text file") as err:
+        read_manifest(manifest)
+    assert str(manifest) in str(err.value)
+    # Through the loader too: a decompressed file looks its hash up in that manifest.
+    make_split(tmp_path, gz=False)
+    with pytest.raises(DataFileError, match=r"SHA256SUMS is not a UTF-8"):
+        mnist(root=tmp_path)

@@ -4,7 +4,8 @@ A :class:`DataLoader` turns a dataset into shuffled, collated batches of Tensors
 can fetch a whole batch by fancy indexing (:class:`TensorDataset`, :class:`Subset`) do so with no
 Python loop over samples. :func:`tiny_digits` ships the 1,797 UCI handwritten digits inside the
 package, so the vision milestones run offline; :func:`mnist` and :func:`cifar10` read the
-official files from a local cache and verify them by SHA-256.
+official files from a local cache and verify them by SHA-256. ``DataLoader(num_workers=N)``
+builds batches in worker processes, ahead of the training loop, in the same order as without.
 
 Example:
     >>> from tinytorch.tensor import Generator
@@ -56,6 +57,7 @@ from tinytorch.dataloader.transforms import (
     RandomCrop,
     RandomHorizontalFlip,
 )
+from tinytorch.dataloader.worker import WorkerInfo, get_worker_info
 
 __all__ = [
     "CIFAR10_ARCHIVE_SHA256",
@@ -75,6 +77,7 @@ __all__ = [
     "Subset",
     "TensorDataset",
     "TransformDataset",
+    "WorkerInfo",
     "cifar10",
     "data_home",
     "default_collate",
@@ -82,6 +85,7 @@ __all__ = [
     "digits_split_indices",
     "download_cifar10",
     "download_mnist",
+    "get_worker_info",
     "mnist",
     "parse_cifar10_batch",
     "parse_idx",

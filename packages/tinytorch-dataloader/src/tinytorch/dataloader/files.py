@@ -96,8 +96,17 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, str]:
         >>> read_manifest(m) == {"train.bin": "ab" * 32}
         True
     """
+    raw = Path(path).read_bytes()
+    try:
+        # Hex digests and file names: ASCII in practice, UTF-8 as sha256sum writes non-ASCII names.
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataFileError(
+            f"read_manifest: {path} is not a UTF-8 text file (byte 0x{raw[err.start]:02x} at "
+            f"offset {err.start}); expected '<sha256>  <name>' lines"
+        ) from None
     entries: dict[str, str] = {}
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split(maxsplit=1)

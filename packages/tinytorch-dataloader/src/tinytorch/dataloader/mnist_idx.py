@@ -14,6 +14,7 @@ internet access.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -97,7 +98,9 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> npt.NDArray[Any]:
         )
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    # Python ints: up to 255 dims of 2**32 - 1 each, a product NumPy's int64 would wrap (and a
+    # wrapped product that happens to equal the file size would pass this check and fail later).
+    expected = math.prod(dims) * dtype.itemsize
     if len(data) - header != expected:
         raise DataFileError(
             f"read_idx: {name} size mismatch: its header declares shape {dims} of {dtype.name} "
