@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, Union
+from typing import IO, Any, ClassVar, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from tinytorch.tensor import Tensor, int64
+from tinytorch.training.checkpoint import atomic_write
 
 __all__ = [
     "FORMAT_NAME",
@@ -180,6 +180,13 @@ class Tokenizer(ABC):
     def save(self, path: PathLike) -> None:
         """Write this tokenizer to ``path`` as JSON, atomically (a crash leaves the old file).
 
+        The JSON goes first to one temporary file next to ``path``, named ``.<name>.tmp``, which
+        is renamed over ``path`` once it is complete and on disk. A save that fails removes it;
+        one killed outright leaves at most that one file, which the next save to ``path``
+        replaces, so repeated interrupted saves cannot fill a folder. The file gets the mode
+        ``open(path, "w")`` would give it: an existing file's own, else the one the umask allows.
+        (Two processes must not save to the same path at the same time.)
+
         Example:
             >>> import tempfile, os
             >>> from tinytorch.tokenization import CharTokenizer, Tokenizer
@@ -189,22 +196,17 @@ class Tokenizer(ABC):
             >>> Tokenizer.load(path).encode("cab")
             [2, 0, 1]
         """
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
-        # A character tokenizer may hold a lone surrogate, which UTF-8 cannot encode.
-        # "backslashreplace" writes it as \udXXX, which is exactly its JSON string escape,
-        # so the file stays valid UTF-8 JSON and loads back to the same string.
-        data = text.encode("utf-8", errors="backslashreplace")
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=target.name + ".")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        state = self.to_dict()
+
+        def write(f: IO[bytes]) -> None:
+            # Streamed, so a large vocabulary is never held twice (as str and as bytes).
+            # A character tokenizer may hold a lone surrogate, which UTF-8 cannot encode.
+            # "backslashreplace" writes it as \udXXX, which is exactly its JSON string escape,
+            # so the file stays valid UTF-8 JSON and loads back to the same string.
+            for chunk in json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(state):
+                f.write(chunk.encode("utf-8", errors="backslashreplace"))
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls: type[T], path: PathLike, *, trusted_patterns: Iterable[str] = ()) -> T:

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinytorch.training.checkpoint import PathLike, _atomic_write
+from tinytorch.training.checkpoint import PathLike, atomic_write
 
 if TYPE_CHECKING:
     from tinytorch.training.trainer import Trainer
@@ -163,7 +163,7 @@ class HistoryWriter(Callback):
         def write(f: IO[bytes]) -> None:
             f.write(data)
 
-        _atomic_write(self.path, write)
+        atomic_write(self.path, write)
 
 
 class ModelCheckpoint(Callback):

@@ -40,6 +40,7 @@ from tinytorch.tensor import Generator, Tensor, default_generator
 
 __all__ = [
     "CheckpointError",
+    "atomic_write",
     "load",
     "load_arrays",
     "load_checkpoint",
@@ -141,7 +142,7 @@ def save_arrays(
                 with zf.open(name + ".npy", "w", force_zip64=True) as entry:
                     np.lib.format.write_array(entry, array, allow_pickle=False)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def load_arrays(path: PathLike) -> tuple[dict[str, Array], dict[str, Any]]:
@@ -365,21 +366,36 @@ def temp_path(path: PathLike) -> str:
     return os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp")
 
 
-def _atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through ``write`` to :func:`temp_path`, fsync, then rename it over ``path``."""
+def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Write a file all or nothing: ``write(f)`` fills :func:`temp_path`, which is fsynced and
+    renamed over ``path``. On any error (Ctrl-C included) the temporary file is removed and
+    ``path`` is untouched; a kill leaves at most that one file, which the next save replaces.
+
+    A new file gets the umask's mode, as ``open(path, "w")`` would; an overwritten one keeps
+    its mode. Every TinyTorch file writer (checkpoints, tokenizers, logs) goes through here.
+
+    Example:
+        >>> import tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "hello.bin")
+        >>> atomic_write(path, lambda f: f.write(b"hi"))
+        >>> from pathlib import Path
+        >>> Path(path).read_bytes(), os.path.exists(temp_path(path))
+        (b'hi', False)
+    """
     target = os.path.abspath(os.fspath(path))
-    directory = os.path.dirname(target)
     tmp = temp_path(target)
-    # O_NOFOLLOW: a link planted under the temporary name must not redirect the write.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, 0o600)
+    # A leftover from a killed save is removed, not reused: created afresh (O_EXCL, so a link
+    # planted under the temporary name is never followed) the file gets the umask's mode.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        mode = os.stat(target).st_mode & 0o777 if os.path.exists(target) else 0o644
-        os.chmod(tmp, mode)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, os.stat(target).st_mode & 0o777)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -387,7 +403,7 @@ def _atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
         raise
     # The rename itself is durable only once the directory entry is on disk.
     with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
+        dir_fd = os.open(os.path.dirname(target), os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
