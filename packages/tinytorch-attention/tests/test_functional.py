@@ -230,3 +230,29 @@ def test_mask_errors():
         scaled_dot_product_attention(q, k, v, dropout_p=1.0)
     with pytest.raises(TypeError, match="dtypes differ"):
         scaled_dot_product_attention(q, k, Tensor(v.data.astype(np.float32)))
+
+
+def test_zero_keys_give_zeros_and_zero_gradients():
+    # PyTorch's scaled_dot_product_attention returns zeros here (test_torch_oracle.py checks it).
+    rng = np.random.default_rng(0)
+    q = Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    k = Tensor(np.zeros((2, 0, 4)), requires_grad=True)
+    v = Tensor(np.zeros((2, 0, 5)), requires_grad=True)
+    for kwargs in ({}, {"is_causal": True}, {"attn_mask": Tensor(np.ones((3, 0), dtype=bool))}):
+        out = scaled_dot_product_attention(q, k, v, **kwargs)
+        assert out.shape == (2, 3, 5)
+        assert not out.data.any()
+    out.sum().backward()
+    assert q.grad.shape == (2, 3, 4)
+    assert not q.grad.data.any()
+    assert k.grad.shape == (2, 0, 4)
+    assert v.grad.shape == (2, 0, 5)
+
+
+def test_zero_queries_give_an_empty_result():
+    rng = np.random.default_rng(1)
+    q = Tensor(np.zeros((2, 0, 4)))
+    k, v = Tensor(rng.standard_normal((2, 3, 4))), Tensor(rng.standard_normal((2, 3, 5)))
+    assert scaled_dot_product_attention(q, k, v, is_causal=True).shape == (2, 0, 5)
+    empty = Tensor(np.zeros((2, 0, 4)))
+    assert scaled_dot_product_attention(empty, empty, empty).shape == (2, 0, 4)

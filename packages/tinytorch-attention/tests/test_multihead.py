@@ -249,3 +249,16 @@ def test_errors_name_the_layer_and_shapes():
     f = Tensor(x.data.astype(np.float32))
     with pytest.raises(TypeError, match="input dtype float32 does not match"):
         m(f, f, f)
+
+
+def test_zero_keys_give_the_output_bias():
+    m = make()
+    m.out_proj.bias.data[:] = np.arange(E)
+    q = x_of(2, 3, E)
+    empty = Tensor(np.zeros((2, 0, E)))
+    out, weights = m(q, empty, empty)
+    assert out.shape == (2, 3, E)
+    assert weights.shape == (2, 3, 0)
+    np.testing.assert_array_equal(out.data, np.broadcast_to(np.arange(E, dtype=float), (2, 3, E)))
+    selfish, _ = m(empty, empty, empty, is_causal=True)
+    assert selfish.shape == (2, 0, E)

@@ -55,7 +55,9 @@ def scaled_dot_product_attention(
     ``generator``.
 
     A query whose every key is masked out gets a zero output and zero gradients, never NaN
-    (as PyTorch 2.13's function does; its ``nn.MultiheadAttention`` gives NaN there).
+    (as PyTorch 2.13's function does; its ``nn.MultiheadAttention`` gives NaN there). So does
+    every query when there are no keys at all (``S == 0``), again as PyTorch's function does;
+    no queries (``L == 0``) give an empty ``(..., 0, Ev)`` result.
 
     Example:
         >>> from tinytorch.tensor import randn
@@ -203,6 +205,10 @@ def causal_mask(length: int, source: int | None = None) -> Array:
 
 def _softmax_last(scores: Array) -> Array:
     """Stable softmax over the last axis, in place; a row of only -inf gives zeros."""
+    if scores.shape[-1] == 0 or scores.size == 0:
+        # No keys (or no queries): nothing to normalise. A query with no keys then reads
+        # zeros from the (L, 0) @ (0, Ev) matmul, as PyTorch's function returns.
+        return scores
     top = scores.max(axis=-1, keepdims=True)
     # A fully masked row has max -inf: shifting by 0 instead keeps exp(-inf - 0) = 0 and avoids
     # -inf - -inf = NaN.

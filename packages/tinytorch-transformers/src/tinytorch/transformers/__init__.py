@@ -2,7 +2,8 @@
 
 LayerNorm as one fused op, the GELU feed-forward block, a pre-LayerNorm transformer block, and a
 GPT (nanoGPT's design: tied embeddings, scaled residual initialisation, weight decay on matrices
-only) that trains, generates reproducibly and saves to a file that cannot run code.
+only) that trains, generates reproducibly, saves to a file that cannot run code, and loads a
+nanoGPT model's state_dict (:meth:`GPT.from_nanogpt`).
 
 Example:
     >>> from tinytorch.tensor import Generator, Tensor
@@ -15,7 +16,24 @@ Example:
 """
 
 from tinytorch.transformers.functional import layer_norm
-from tinytorch.transformers.gpt import GPT, GPTConfig
+from tinytorch.transformers.gpt import GPT, GPTConfig, check_gpt_arrays, gpt_state_shapes
 from tinytorch.transformers.layers import MLP, LayerNorm, TransformerBlock
+from tinytorch.transformers.nanogpt import (
+    NANOGPT_TO_TINYTORCH,
+    convert_nanogpt_state_dict,
+    to_nanogpt_key,
+)
 
-__all__ = ["GPT", "MLP", "GPTConfig", "LayerNorm", "TransformerBlock", "layer_norm"]
+__all__ = [
+    "GPT",
+    "MLP",
+    "NANOGPT_TO_TINYTORCH",
+    "GPTConfig",
+    "LayerNorm",
+    "TransformerBlock",
+    "check_gpt_arrays",
+    "convert_nanogpt_state_dict",
+    "gpt_state_shapes",
+    "layer_norm",
+    "to_nanogpt_key",
+]

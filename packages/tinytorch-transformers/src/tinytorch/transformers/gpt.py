@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -14,19 +14,21 @@ import numpy.typing as npt
 from tinytorch.attention import MultiHeadAttention
 from tinytorch.autograd import no_grad
 from tinytorch.embeddings import Embedding, PositionalEmbedding
-from tinytorch.layers import Dropout, Linear, Module, ModuleList, init
+from tinytorch.layers import Dropout, Linear, Module, ModuleList, StateDictError, init
 from tinytorch.losses import cross_entropy
 from tinytorch.optimizers import AdamW
 from tinytorch.tensor import Generator, Tensor, TensorLike, default_generator
 from tinytorch.training.checkpoint import CheckpointError, load_arrays, save_arrays
 from tinytorch.transformers.layers import LayerNorm, TransformerBlock
+from tinytorch.transformers.nanogpt import convert_nanogpt_state_dict
 
-__all__ = ["GPT", "GPTConfig"]
+__all__ = ["GPT", "GPTConfig", "check_gpt_arrays", "gpt_state_shapes"]
 
 PathLike = str | os.PathLike[str]
 Array = npt.NDArray[Any]
 
 _FORMAT = "tinytorch.transformers.GPT"
+_GELUS = ("tanh", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,10 +36,14 @@ class GPTConfig:
     """The shape of a :class:`GPT`. Defaults are GPT-2 small's, as in nanoGPT (124M parameters;
     pick something far smaller to train on a CPU).
 
+    ``gelu_approximate`` is the MLP's GELU, named as ``torch.nn.GELU(approximate=...)``:
+    ``"tanh"`` (the default, GPT-2's approximation, cheaper here) or ``"none"``, the exact erf
+    form that nanoGPT's ``nn.GELU()`` computes. It is saved with the model.
+
     Example:
         >>> cfg = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
-        >>> cfg.n_embd // cfg.n_head, cfg.dropout, cfg.bias
-        (32, 0.0, True)
+        >>> cfg.n_embd // cfg.n_head, cfg.dropout, cfg.bias, cfg.gelu_approximate
+        (32, 0.0, True, 'tanh')
     """
 
     vocab_size: int = 50304
@@ -47,6 +53,7 @@ class GPTConfig:
     n_embd: int = 768
     dropout: float = 0.0
     bias: bool = True
+    gelu_approximate: Literal["tanh", "none"] = "tanh"
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -57,8 +64,18 @@ class GPTConfig:
             raise ValueError(
                 f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}"
             )
-        if isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {self.dropout!r}")
+        dropout = self.dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise ValueError(f"GPTConfig: dropout must be a float in [0, 1), got {dropout!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"GPTConfig: dropout must be in [0, 1), got {dropout!r}")
+        if not isinstance(self.bias, bool):
+            raise ValueError(f"GPTConfig: bias must be a bool, got {self.bias!r}")
+        if self.gelu_approximate not in _GELUS:
+            raise ValueError(
+                f"GPTConfig: gelu_approximate must be 'tanh' or 'none', got "
+                f"{self.gelu_approximate!r}"
+            )
 
 
 class GPT(Module):
@@ -74,7 +91,13 @@ class GPT(Module):
 
     ``forward(idx, targets=None)`` maps int64 token ids ``(B, T)`` (``T <= block_size``) to
     ``(logits (B, T, vocab_size), loss)``; ``loss`` is the mean cross-entropy against
-    ``targets`` ``(B, T)`` (positions equal to -100 ignored) or ``None``.
+    ``targets`` ``(B, T)`` (positions equal to -100 ignored) or ``None``. An empty sequence
+    (``T == 0``) gives empty logits ``(B, 0, vocab_size)``, as PyTorch does, and asking for its
+    loss is an error.
+
+    :meth:`from_nanogpt` loads a nanoGPT model's ``state_dict`` (the key mapping is in the
+    package README); :meth:`save_pretrained` / :meth:`from_pretrained` save and load TinyTorch's
+    own file.
 
     Example:
         >>> from tinytorch.tensor import Generator, randint
@@ -107,7 +130,13 @@ class GPT(Module):
         self.drop = Dropout(c.dropout, generator=generator)
         self.h = ModuleList(
             TransformerBlock(
-                c.n_embd, c.n_head, c.dropout, c.bias, dtype=dtype, generator=generator
+                c.n_embd,
+                c.n_head,
+                c.dropout,
+                c.bias,
+                gelu_approximate=c.gelu_approximate,
+                dtype=dtype,
+                generator=generator,
             )
             for _ in range(c.n_layer)
         )
@@ -149,6 +178,12 @@ class GPT(Module):
                 f"GPT: targets of shape {targets.shape} should match idx of shape {idx.shape}"
             )
         b, t, v = logits.shape
+        if b * t == 0:
+            # The mean over no tokens is 0/0; PyTorch returns NaN, which only hides the mistake.
+            raise ValueError(
+                f"GPT: cannot compute a loss over no tokens (idx and targets of shape "
+                f"{idx.shape}); the logits of an empty input are {logits.shape}"
+            )
         loss = cross_entropy(logits.reshape(b * t, v), targets.reshape(b * t))
         return logits, loss
 
@@ -280,22 +315,101 @@ class GPT(Module):
 
     @classmethod
     def from_pretrained(cls, path: PathLike) -> GPT:
-        """A GPT rebuilt from a file written by :meth:`save_pretrained`, bit-exact."""
+        """A GPT rebuilt from a file written by :meth:`save_pretrained`, bit-exact.
+
+        Everything is checked before the model is built, so that a small crafted file cannot
+        make it allocate a large one: the config's keys (an unknown one is named) and values,
+        then every array's name, shape and dtype against the shapes the config implies. Any
+        mismatch raises :class:`~tinytorch.training.checkpoint.CheckpointError`.
+        """
+        where = f"GPT.from_pretrained: {os.fspath(path)}"
         arrays, metadata = load_arrays(path)
-        if metadata.get("format") != _FORMAT or not isinstance(metadata.get("config"), dict):
+        raw = metadata.get("config")
+        if metadata.get("format") != _FORMAT or not isinstance(raw, dict):
             raise CheckpointError(
-                f"GPT.from_pretrained: {os.fspath(path)} does not hold a GPT (format "
-                f"{metadata.get('format')!r})"
+                f"{where} does not hold a GPT (format {metadata.get('format')!r})"
             )
-        config = GPTConfig(**metadata["config"])
-        dtype = arrays["wte.weight"].dtype if "wte.weight" in arrays else np.float32
+        known = [f.name for f in dataclasses.fields(GPTConfig)]
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise CheckpointError(
+                f"{where}: unknown config key(s) {', '.join(map(repr, unknown))}; a GPTConfig "
+                f"has {', '.join(known)}"
+            )
+        try:
+            config = GPTConfig(**raw)
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{where}: invalid config: {err}") from None
+        dtype = check_gpt_arrays(where, config, arrays, CheckpointError)
         model = cls(config, dtype=dtype, generator=Generator(0))
-        state: dict[str, Array] = dict(arrays)
-        for alias, source in model._tied_aliases().items():
+        model._load_unique(arrays)
+        return model
+
+    @classmethod
+    def from_nanogpt(
+        cls,
+        state_dict: Mapping[str, Any],
+        config: GPTConfig | Mapping[str, Any],
+        *,
+        dtype: npt.DTypeLike | None = None,
+    ) -> GPT:
+        """A GPT holding the weights of a nanoGPT model (Karpathy's ``model.py``).
+
+        ``state_dict`` is nanoGPT's ``model.state_dict()`` (or a checkpoint's ``"model"``
+        entry): PyTorch tensors or arrays, keys with or without torch.compile's
+        ``_orig_mod.`` prefix. Its names are mapped to TinyTorch's (the table is in the package
+        README), the causal-mask buffers ``attn.bias`` are dropped, and ``lm_head.weight`` must
+        be the tied token embedding. ``config`` is a :class:`GPTConfig` or nanoGPT's
+        ``model_args`` dict (a checkpoint's ``"model_args"``); from a dict the GELU is the exact
+        one nanoGPT uses (pass a GPTConfig with ``gelu_approximate="none"`` for the same).
+        Every array is checked against the config before the model is built. ``dtype``
+        defaults to that of the token embedding. The logits then equal nanoGPT's to float32
+        rounding (the package's oracle test builds the model in PyTorch to check).
+
+        Example:
+            >>> from tinytorch.tensor import Generator, Tensor
+            >>> from tinytorch.transformers.nanogpt import to_nanogpt_key
+            >>> args = dict(n_layer=1, n_head=2, n_embd=4, block_size=3, bias=True,
+            ...             vocab_size=5, dropout=0.0)  # a nanoGPT checkpoint's "model_args"
+            >>> ours = GPT(GPTConfig(**args, gelu_approximate="none"), generator=Generator(0))
+            >>> sd = {to_nanogpt_key(k): v.data for k, v in ours.state_dict().items()}
+            >>> sorted(sd)[:2]
+            ['lm_head.weight', 'transformer.h.0.attn.c_attn.bias']
+            >>> model = GPT.from_nanogpt(sd, args)
+            >>> idx = Tensor([[1, 2, 3]])
+            >>> bool((model(idx)[0] == ours(idx)[0]).all())
+            True
+        """
+        where = "GPT.from_nanogpt"
+        if isinstance(config, GPTConfig):
+            cfg = config
+        elif isinstance(config, Mapping):
+            known = [f.name for f in dataclasses.fields(GPTConfig)]
+            unknown = sorted(set(config) - set(known), key=str)
+            if unknown:
+                raise ValueError(
+                    f"{where}: unknown model_args key(s) {', '.join(map(repr, unknown))}; "
+                    f"a GPTConfig has {', '.join(known)}"
+                )
+            cfg = GPTConfig(**{"gelu_approximate": "none", **config})
+        else:
+            raise TypeError(
+                f"{where}: config must be a GPTConfig or nanoGPT's model_args dict, got "
+                f"{type(config).__module__}.{type(config).__qualname__}"
+            )
+        arrays = convert_nanogpt_state_dict(state_dict)
+        found = check_gpt_arrays(where, cfg, arrays, StateDictError)
+        model = cls(cfg, dtype=found if dtype is None else dtype, generator=Generator(0))
+        model._load_unique(arrays)
+        return model
+
+    def _load_unique(self, arrays: Mapping[str, Any]) -> None:
+        """load_state_dict from arrays that hold each tied tensor once."""
+        state: dict[str, Any] = dict(arrays)
+        for alias, source in self._tied_aliases().items():
             if source in state:
                 state[alias] = state[source]
-        model.load_state_dict(state)
-        return model
+        self.load_state_dict(state)
 
     def _tied_aliases(self) -> dict[str, str]:
         """state_dict names that repeat a tensor already stored under an earlier name."""
@@ -313,6 +427,95 @@ class GPT(Module):
         for name, t in self.state_dict().items():
             if name not in aliases:
                 yield name, t
+
+
+def _block_shapes(config: GPTConfig) -> list[tuple[str, tuple[int, ...]]]:
+    """One block's state names (after ``h.{i}.``) and shapes, in the model's order."""
+    e, bias = config.n_embd, config.bias
+    entries: list[tuple[str, tuple[int, ...]]] = []
+
+    def add(name: str, weight: tuple[int, ...], bias_name: str, out: int) -> None:
+        entries.append((name, weight))
+        if bias:
+            entries.append((bias_name, (out,)))
+
+    add("ln_1.weight", (e,), "ln_1.bias", e)
+    add("attn.in_proj_weight", (3 * e, e), "attn.in_proj_bias", 3 * e)
+    add("attn.out_proj.weight", (e, e), "attn.out_proj.bias", e)
+    add("ln_2.weight", (e,), "ln_2.bias", e)
+    add("mlp.c_fc.weight", (4 * e, e), "mlp.c_fc.bias", 4 * e)
+    add("mlp.c_proj.weight", (e, 4 * e), "mlp.c_proj.bias", e)
+    return entries
+
+
+def gpt_state_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every array a :class:`GPT` of ``config`` stores, the tied head
+    once (as ``wte.weight``), computed from the config alone: nothing is allocated.
+
+    Example:
+        >>> shapes = gpt_state_shapes(GPTConfig(vocab_size=7, block_size=4, n_layer=1,
+        ...                                     n_head=1, n_embd=4))
+        >>> len(shapes), shapes["wte.weight"], shapes["h.0.attn.in_proj_weight"]
+        (16, (7, 4), (12, 4))
+    """
+    shapes: dict[str, tuple[int, ...]] = {
+        "wte.weight": (config.vocab_size, config.n_embd),
+        "wpe.weight": (config.block_size, config.n_embd),
+    }
+    block = _block_shapes(config)
+    for i in range(config.n_layer):
+        shapes.update((f"h.{i}.{name}", shape) for name, shape in block)
+    shapes["ln_f.weight"] = (config.n_embd,)
+    if config.bias:
+        shapes["ln_f.bias"] = (config.n_embd,)
+    return shapes
+
+
+def check_gpt_arrays(
+    where: str, config: GPTConfig, arrays: Mapping[str, Array], error: type[ValueError]
+) -> np.dtype[Any]:
+    """Check that ``arrays`` are exactly those of a GPT of ``config`` (names, shapes, one
+    floating dtype) and return that dtype; else raise ``error`` saying what differs.
+
+    The number of arrays is compared first, by arithmetic, so that a config asking for a
+    billion layers is refused without listing their names.
+
+    Example:
+        >>> import numpy as np
+        >>> cfg = GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=1, n_embd=4)
+        >>> arrays = {k: np.zeros(s, np.float32) for k, s in gpt_state_shapes(cfg).items()}
+        >>> check_gpt_arrays("demo", cfg, arrays, ValueError)
+        dtype('float32')
+    """
+    per_block = len(_block_shapes(config))
+    implied = 2 + config.n_layer * per_block + (2 if config.bias else 1)
+    if implied != len(arrays):
+        raise error(
+            f"{where}: holds {len(arrays)} arrays, but the config (n_layer={config.n_layer}, "
+            f"bias={config.bias}) implies {implied}"
+        )
+    expected = gpt_state_shapes(config)
+    missing = [name for name in expected if name not in arrays]
+    unexpected = [name for name in arrays if name not in expected]
+    if missing or unexpected:
+        raise error(
+            f"{where}: the arrays do not match the config: missing {missing[:8]}, "
+            f"unexpected {unexpected[:8]}"
+        )
+    wrong = [
+        f"{name} {tuple(arrays[name].shape)} (the config implies {shape})"
+        for name, shape in expected.items()
+        if tuple(arrays[name].shape) != shape
+    ]
+    if wrong:
+        raise error(
+            f"{where}: array shapes do not match the config {config}: " + "; ".join(wrong[:8])
+        )
+    dtypes = sorted({arrays[name].dtype.str for name in expected})
+    first = arrays["wte.weight"].dtype
+    if len(dtypes) != 1 or first.kind != "f":
+        raise error(f"{where}: the arrays must share one floating dtype, got {dtypes}")
+    return first
 
 
 def _sample(logits: Array, top_k: int | None, rng: np.random.Generator) -> Array:

@@ -118,7 +118,8 @@ class TransformerBlock(Module):
     Normalizing the input of each sublayer rather than the sum (the 2017 paper's post-LN)
     leaves the residual stream an identity path from the embeddings to the output, which
     trains deep stacks without learning-rate warmup tricks. ``causal=True`` (the default)
-    lets each position attend to itself and earlier positions only.
+    lets each position attend to itself and earlier positions only. ``gelu_approximate`` is
+    the MLP's GELU (``"tanh"``, GPT-2's, or ``"none"``, the exact one).
 
     Example:
         >>> from tinytorch.tensor import Generator, randn
@@ -135,6 +136,7 @@ class TransformerBlock(Module):
         bias: bool = True,
         causal: bool = True,
         *,
+        gelu_approximate: str = "tanh",
         dtype: npt.DTypeLike = np.float32,
         generator: Generator | None = None,
     ) -> None:
@@ -152,7 +154,14 @@ class TransformerBlock(Module):
         )
         self.attn_dropout = Dropout(dropout, generator=generator)
         self.ln_2 = LayerNorm(n_embd, bias=bias, dtype=dtype)
-        self.mlp = MLP(n_embd, dropout, bias, dtype=dtype, generator=generator)
+        self.mlp = MLP(
+            n_embd,
+            dropout,
+            bias,
+            gelu_approximate=gelu_approximate,
+            dtype=dtype,
+            generator=generator,
+        )
 
     def forward(self, x: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
         h = self.ln_1(x)
