@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     epochs, updates = train(unit, x, y, lr=1.0, max_epochs=args.epochs, generator=g)
     after = accuracy(unit, x, y)
-    w = unit.weight.numpy().reshape(-1)
+    w = unit.weight.detach().numpy().reshape(-1)
     b = float(unit.bias.item()) if unit.bias is not None else 0.0
     if epochs is None:
         print(f"did not converge in {args.epochs} epochs ({updates} weight updates)")

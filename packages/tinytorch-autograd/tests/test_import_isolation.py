@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
         outs = [
             x + c, x - 1.5, x * c, x / (c.abs() + 1.0), x**2, x.abs() ** c.abs(), -x,
             x.exp(), (x.abs() + 1.0).log(), x.abs().sqrt(), x.clip(-0.5, 0.5), x.float(),
-            x.sum(axis=1), x.mean(), x.var(axis=0), x.max(axis=1), x.min(), x.reshape(5, 4),
+            x.sum(axis=1), x.mean(), x.var(axis=0), x.max(axis=1).values, x.min(), x.reshape(5, 4),
             x.T, x[:, :1].expand(4, 3), x[[0, 0, 2]], x.float() @ y, tt.cat([x, x]),
             tt.stack([c, c], axis=1), tt.where(c > 0, x, 0.0), c @ y, (c * 2.0).exp(),
         ]

@@ -281,7 +281,7 @@ def test_var(case, seed, correction):
 
 
 @FAST
-@given(case=shape_and_axis(min_side=1), seed=seeds, op=st.sampled_from(["max", "min"]))
+@given(case=shape_and_axis(min_side=1), seed=seeds, op=st.sampled_from(["amax", "amin"]))
 def test_max_min(case, seed, op):
     shape, axis, keepdims = case
     x = distinct(np.random.default_rng(seed), shape)
@@ -295,10 +295,10 @@ def test_max_shares_the_gradient_among_ties():
     x.max().backward()
     np.testing.assert_allclose(x.grad.data, [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]])
     x.grad = None
-    x.max(axis=1).backward(np.array([1.0, 3.0]))
+    x.amax(dim=1).backward(np.array([1.0, 3.0]))
     np.testing.assert_allclose(x.grad.data, [[0.0, 0.5, 0.5], [1.0, 1.0, 1.0]])
     x.grad = None
-    x.min(axis=0, keepdims=True).backward(np.ones((1, 3)))
+    x.amin(dim=0, keepdim=True).backward(np.ones((1, 3)))
     np.testing.assert_allclose(x.grad.data, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
 
 
@@ -465,6 +465,8 @@ TENSOR_OPS = {
     "cast", "add", "sub", "mul", "div", "pow", "pow_tensor", "neg", "exp", "log", "sqrt", "abs",
     "clip", "sum", "mean", "var", "max", "min", "reshape", "permute", "expand", "getitem",
     "matmul", "cat", "stack", "where",
+    # the PyTorch API ops (their tests: test_rules_api_ops.py)
+    "masked_fill", "narrow", "gather", "topk", "std", "contiguous", "clone", "tril", "triu",
 }  # fmt: skip
 
 
@@ -499,6 +501,9 @@ def test_every_op_recorded_by_tinytorch_tensor_has_a_rule():
         out.T.sum(), out[0, 1:].sum(), (out @ out.T).sum(), tt.cat([out, out]).sum(),
         tt.stack([out, out]).sum(), tt.where(out.data > 1, out, y).sum(),
         out[:1].expand(4, 3).sum(),
+        out.masked_fill(out.data > 1, 0.0).sum(), out.narrow(1, 0, 2).sum(),
+        out.gather(1, tt.tensor([[0], [2]])).sum(), out.topk(2).values.sum(), out.std(),
+        out.T.contiguous().sum(), out.clone().sum(), out.tril().sum(), out.triu().sum(),
     ]  # fmt: skip
     total = parts[0]
     for p in parts[1:]:

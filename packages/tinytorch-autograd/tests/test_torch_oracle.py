@@ -68,9 +68,9 @@ CASES = {
     "min_ties": (lambda x: x.min(), lambda x: x.min(), [TIES]),
     # torch.max(x, dim) sends a tie's gradient to one index; tinytorch's max(axis) returns only
     # values and shares it, as torch.amax does.
-    "max_axis_ties": (lambda x: x.max(axis=1), lambda x: x.amax(dim=1), [TIES]),
+    "max_axis_ties": (lambda x: x.amax(dim=1), lambda x: x.amax(dim=1), [TIES]),
     "min_axis_ties": (
-        lambda x: x.min(axis=0, keepdims=True),
+        lambda x: x.amin(dim=0, keepdim=True),
         lambda x: x.amin(dim=0, keepdim=True),
         [TIES],
     ),
@@ -142,7 +142,7 @@ def test_forward_and_gradients_match_torch(name):
 def test_max_along_an_axis_differs_from_torch_max_with_dim_only_at_ties():
     # The documented difference: torch.max(x, dim) routes a tied gradient to one index.
     x = Tensor(TIES.copy(), requires_grad=True)
-    x.max(axis=1).sum().backward()
+    x.max(dim=1).values.sum().backward()
     r = torch.tensor(TIES, requires_grad=True)
     r.max(dim=1).values.sum().backward()
     assert not np.allclose(x.grad.data, r.grad.numpy())  # ties split here, not there

@@ -29,7 +29,7 @@ from tools import benchmark as bench
 
 
 def composed(x: Tensor, y: Tensor) -> Tensor:
-    shifted = x - x.max(axis=1, keepdims=True).detach()
+    shifted = x - x.amax(dim=1, keepdim=True).detach()
     log_probs = shifted - shifted.exp().sum(axis=1, keepdims=True).log()
     return -log_probs[arange(len(y)), y].mean()
 

@@ -83,14 +83,14 @@ def test_metadata():
     assert t.shape == (2, 3, 4)
     assert t.dtype == np.float32
     assert t.ndim == 3
-    assert t.size == 24
+    assert t.numel() == 24
     assert t.numel() == 24
     assert len(t) == 2
 
 
 def test_scalar_metadata():
     t = Tensor(2.0)
-    assert (t.shape, t.ndim, t.size) == ((), 0, 1)
+    assert (t.shape, t.ndim, t.numel()) == ((), 0, 1)
     with pytest.raises(TypeError, match=r"0-d"):
         len(t)
 

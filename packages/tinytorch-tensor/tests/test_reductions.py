@@ -12,7 +12,7 @@ AXES = [None, 0, 1, -1, (0, 2), [2, -3]]
 
 @pytest.mark.parametrize("axis", AXES)
 @pytest.mark.parametrize("keepdims", [False, True])
-@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin"])
 def test_reductions_match_numpy(name, axis, keepdims):
     np_axis = tuple(axis) if isinstance(axis, list) else axis
     out = getattr(Tensor(X), name)(axis=axis, keepdims=keepdims)
@@ -39,7 +39,7 @@ def test_var_defaults_to_bessel_correction():
 
 def test_reductions_keep_float32():
     x = tt.ones(3, 4)
-    for name in ("sum", "mean", "max", "min", "var"):
+    for name in ("sum", "mean", "amax", "amin", "var"):
         assert getattr(x, name)(axis=0).dtype == np.float32
 
 
@@ -80,7 +80,8 @@ def test_reduction_over_an_empty_dimension(name):
     with pytest.raises(ValueError, match=rf"^{name}: "):
         getattr(empty, name)()
     # Reducing along the non-empty dimension is fine: one result per (zero) row.
-    assert getattr(empty, name)(axis=1).shape == (0,)
+    out = getattr(empty, name)(axis=1)
+    assert (out.values if isinstance(out, tuple) else out).shape == (0,)
 
 
 @pytest.mark.parametrize("name", ["sum", "mean", "var", "max", "min", "argmax"])

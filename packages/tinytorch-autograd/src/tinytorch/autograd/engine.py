@@ -4,6 +4,16 @@ Every gradient reaching a tensor is summed in ``pending`` before that tensor's o
 (needle's dict of contributions), so a tensor used by several ops receives every path's gradient
 and each rule runs exactly once. The order is computed with an explicit stack: a chain of
 100,000 ops needs no recursion.
+
+Before a node's rule runs, the engine compares the version counters its inputs and output had
+when the op ran (``Node.versions``) with their counters now: a tensor written in place since
+(``x *= 10``, ``x[0] = 1``, a write through a view, an optimizer step) would make the rule
+compute with the new values, a silently wrong gradient, so it is an error naming the op, the
+tensor and both versions, as in PyTorch.
+
+The engine also runs the hooks that ``Tensor.register_hook`` stores, when a tensor's gradient
+is complete (before it flows on through the tensor's own op, or into a leaf's ``.grad``), and
+fills ``.grad`` of the computed tensors that asked for it with ``retain_grad()``.
 """
 
 from __future__ import annotations
@@ -14,9 +24,17 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.tensor import Tensor
-from tinytorch.tensor.graph import gradient_rule
+from tinytorch.tensor.graph import Node, TensorHooks, gradient_rule, version_of
 
 Array = npt.NDArray[Any]
+
+# Ops whose rules read only their inputs' shapes and dtypes, never their values (nor the
+# output's), as PyTorch saves no tensor for them: writing into an input after such an op is
+# harmless, so their version checks are skipped (``w + b; b += 1`` still backpropagates).
+_READS_NO_DATA = frozenset(
+    {"add", "sub", "neg", "sum", "mean", "cast", "reshape", "permute", "expand", "getitem"}
+    | {"cat", "stack", "where"}
+)
 
 
 def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = False) -> None:
@@ -38,7 +56,7 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
             "requires_grad=True on the leaves you want gradients for"
         )
     if gradient is None:
-        if root.size != 1:
+        if root.data.size != 1:
             raise RuntimeError(
                 f"backward: a gradient can be created implicitly only for a single-element "
                 f"output, this one has shape {root.shape}; pass gradient= of that shape"
@@ -55,6 +73,8 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
     for t in topological_order(root):
         grad = pending.pop(id(t), None)
         node = t._node
+        if grad is not None and t._hooks is not None:
+            grad = _run_hooks(t, grad, t._hooks)
         if node is None:
             if grad is not None:
                 _accumulate(t, grad)
@@ -65,6 +85,8 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
                     f"backward: the graph through op {node.op!r} was already freed by an earlier "
                     "backward(); pass retain_graph=True to the first call to backward twice"
                 )
+            if node.versions and node.op not in _READS_NO_DATA:
+                _check_versions(t, node)
             input_grads = gradient_rule(node.op)(grad, node)
             for x, g in zip(node.inputs, input_grads, strict=True):
                 if g is None or not x.requires_grad:
@@ -90,9 +112,59 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
             node.inputs = ()
             node.attrs = {}
             node.out = _FREED
+            node.versions = ()
 
 
 _FREED: Array = np.empty(0)
+
+
+def _check_versions(t: Tensor, node: Node) -> None:
+    """Raise if an input or the output of ``node`` was written in place since the op ran."""
+    saved = node.versions
+    for i, x in enumerate(node.inputs):
+        now = version_of(x)
+        if now != saved[i]:
+            what = f"input {i} of op {node.op!r}, a tensor of shape {x.shape},"
+            raise RuntimeError(_modified(what, now, saved[i]))
+    # The output was new (version 0) when the op ran, unless it views an input's memory and
+    # shares its counter, which the loop above has checked already.
+    counter = t._vc
+    if counter is not None and counter[0] != 0 and all(counter is not x._vc for x in node.inputs):
+        what = f"the output of op {node.op!r}, a tensor of shape {t.shape},"
+        raise RuntimeError(_modified(what, counter[0], 0))
+
+
+def _modified(what: str, now: int, saved: int) -> str:
+    return (
+        f"backward: {what} was modified in place after the op used it (now at version {now}, "
+        f"saved at version {saved}); its gradient would use the new values. Do the in-place "
+        "write after backward(), or write into a clone() of the tensor"
+    )
+
+
+def _run_hooks(t: Tensor, grad: Array, hooks: TensorHooks) -> Array:
+    """``grad`` after ``t``'s hooks (each may replace it); kept in ``t.grad`` if retained."""
+    for hook in list(hooks.hooks.values()):
+        # A read-only view: ``grad`` may be shared with another path of the graph (add hands
+        # the same array to both inputs), so a hook must return a new gradient, not edit it.
+        seen = grad.view()
+        seen.flags.writeable = False
+        replaced = hook(Tensor._wrap(seen))
+        if replaced is None:
+            continue
+        new = replaced.data if isinstance(replaced, Tensor) else np.asarray(replaced)
+        if new.shape != t.shape:
+            raise RuntimeError(
+                f"backward: hook {getattr(hook, '__name__', repr(hook))} returned a gradient of "
+                f"shape {new.shape} for a tensor of shape {t.shape}"
+            )
+        grad = new if new.dtype == t.data.dtype else new.astype(t.data.dtype)
+    if hooks.retains_grad and t._node is not None:
+        if t.grad is None:
+            t.grad = Tensor(np.array(grad, dtype=t.dtype, order="C"))
+        else:
+            t.grad = Tensor(t.grad.data + grad)
+    return grad
 
 
 def topological_order(root: Tensor) -> list[Tensor]:

@@ -75,7 +75,7 @@ def batch_norm(
         _channel_vector(op, name, t, x)
     axes = (0, *range(2, x.ndim))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    count = x.size // x.shape[1] if x.shape[1] else 0
+    count = x.numel() // x.shape[1] if x.shape[1] else 0
 
     if training:
         if count <= 1:

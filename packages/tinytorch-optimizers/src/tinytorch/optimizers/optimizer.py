@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.autograd import enable_grad
-from tinytorch.tensor import Tensor
+from tinytorch.tensor import Tensor, graph
 
 __all__ = ["Optimizer", "ParamGroup", "ParamsT", "StateDict"]
 
@@ -162,6 +162,7 @@ class Optimizer:
                 if state is None:
                     state = self.state[p] = {}
                 self._update(p.data, self._same_layout(grad.data, p.data), state, group)
+                graph.bump_version(p)  # a backward through the old values must now refuse
         return loss
 
     def _same_layout(self, g: Array, p: Array) -> Array:

@@ -14,6 +14,9 @@ from tinytorch.tensor import graph
 from tinytorch.tensor._tensor import (
     Tensor,
     TensorLike,
+    ValuesIndices,
+    _max,
+    _min,
     bool_,
     float32,
     float64,
@@ -29,6 +32,7 @@ from tinytorch.tensor.creation import (
     from_numpy,
     full,
     manual_seed,
+    multinomial,
     ones,
     ones_like,
     rand,
@@ -39,26 +43,83 @@ from tinytorch.tensor.creation import (
     zeros,
     zeros_like,
 )
-from tinytorch.tensor.functional import cat, concatenate, stack, where
+from tinytorch.tensor.functional import (
+    abs,
+    allclose,
+    cat,
+    chunk,
+    clamp,
+    clone,
+    concatenate,
+    equal,
+    exp,
+    gather,
+    is_tensor,
+    log,
+    masked_fill,
+    narrow,
+    split,
+    sqrt,
+    stack,
+    std,
+    t,
+    topk,
+    tril,
+    triu,
+    where,
+)
+
+# torch.max / torch.min: named here, not in _tensor, where they would hide the builtins.
+max = _max
+min = _min
+
+# PyTorch's short dtype names, so that ``dtype=torch.long`` ports as ``dtype=tt.long``. (No
+# ``half``: float16 is not a dtype the ops here keep.)
+long = int64
+int = int32
+float = float32
+double = float64
+bool = bool_
 
 __all__ = [
     "Generator",
     "Tensor",
     "TensorLike",
+    "ValuesIndices",
+    "abs",
+    "allclose",
     "arange",
+    "bool",
     "bool_",
     "cat",
+    "chunk",
+    "clamp",
+    "clone",
     "concatenate",
     "default_generator",
+    "double",
+    "equal",
+    "exp",
+    "float",
     "float32",
     "float64",
     "from_numpy",
     "full",
+    "gather",
     "graph",
+    "int",
     "int32",
     "int64",
+    "is_tensor",
+    "log",
+    "long",
     "manual_seed",
+    "masked_fill",
     "matmul",
+    "max",
+    "min",
+    "multinomial",
+    "narrow",
     "ones",
     "ones_like",
     "rand",
@@ -66,8 +127,15 @@ __all__ = [
     "randn",
     "randperm",
     "record",
+    "split",
+    "sqrt",
     "stack",
+    "std",
+    "t",
     "tensor",
+    "topk",
+    "tril",
+    "triu",
     "where",
     "zeros",
     "zeros_like",

@@ -17,6 +17,7 @@ __all__ = [
     "from_numpy",
     "full",
     "manual_seed",
+    "multinomial",
     "ones",
     "ones_like",
     "rand",
@@ -219,16 +220,39 @@ def rand(
 
 
 def randint(
-    low: int, high: int, shape: Sequence[int], generator: Generator | None = None
+    low: int = 0,
+    high: int | Sequence[int] | None = None,
+    size: int | Sequence[int] | None = None,
+    generator: Generator | None = None,
+    dtype: npt.DTypeLike = int64,
+    requires_grad: bool = False,
 ) -> Tensor:
-    """Integers drawn uniformly from [low, high), as int64.
+    """Integers drawn uniformly from [low, high), int64 by default (``torch.randint``).
+
+    Both of PyTorch's call forms work: ``randint(high, size)`` and ``randint(low, high, size)``.
 
     Example:
         >>> r = randint(0, 10, (4,), generator=Generator(0))
         >>> r.shape, r.dtype, 0 <= r.min().item() and r.max().item() < 10
         ((4,), dtype('int64'), True)
+        >>> randint(3, (2, 2), generator=Generator(0)).shape
+        (2, 2)
     """
-    return Tensor(_rng(generator).integers(low, high, size=tuple(shape), dtype=np.int64))
+    if size is None:
+        if high is None or isinstance(high, (int, np.integer)):
+            raise TypeError(
+                "randint: needs a size, as randint(high, size) or randint(low, high, size)"
+            )
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low  # randint(5, size=(3,))
+    if not isinstance(high, (int, np.integer)):
+        raise TypeError(f"randint: high must be an int, got {type(high).__name__}")
+    if high <= low:
+        raise ValueError(f"randint: needs low < high, got the range [{low}, {high})")
+    shape = _shape_arg((size,))
+    data = _rng(generator).integers(low, high, size=shape, dtype=np.int64)
+    return Tensor(data.astype(dtype, copy=False), requires_grad=requires_grad)
 
 
 def randperm(n: int, generator: Generator | None = None) -> Tensor:
@@ -239,3 +263,79 @@ def randperm(n: int, generator: Generator | None = None) -> Tensor:
         [0, 1, 2, 3, 4]
     """
     return Tensor(_rng(generator).permutation(n).astype(np.int64))
+
+
+def multinomial(
+    input: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Indices drawn from the categories of each row, in proportion to its weights.
+
+    ``input`` is 1-D (one distribution) or 2-D (one per row) of non-negative, finite floating
+    weights that need not sum to one (``torch.multinomial``). Without ``replacement`` a row's
+    draws are distinct, so it needs at least ``num_samples`` positive weights. The result is
+    int64, of shape ``(num_samples,)`` or ``(rows, num_samples)``.
+
+    Rows are drawn together, with no loop over them. Without replacement each category races
+    an exponential clock of rate equal to its weight and the first ``num_samples`` to ring are
+    taken (the Gumbel-top-k trick); with replacement uniform draws are looked up in each row's
+    cumulative distribution, every row in one ``searchsorted``.
+
+    Example:
+        >>> w = Tensor([[0.0, 1.0, 0.0], [0.3, 0.0, 0.7]])
+        >>> multinomial(w, 2, replacement=True, generator=Generator(0)).shape
+        (2, 2)
+        >>> sorted(multinomial(Tensor([1.0, 0.0, 2.0]), 2, generator=Generator(0)).tolist())
+        [0, 2]
+    """
+    w = input.data
+    if w.dtype.kind != "f":
+        raise TypeError(f"multinomial: needs floating weights, got {w.dtype} (shape {w.shape})")
+    if w.ndim not in (1, 2):
+        raise ValueError(f"multinomial: needs a 1-D or 2-D tensor of weights, got shape {w.shape}")
+    if num_samples < 1:
+        raise ValueError(f"multinomial: num_samples must be positive, got {num_samples}")
+    rows = w.reshape(1, -1) if w.ndim == 1 else w
+    n_rows, n_categories = rows.shape
+    if n_categories == 0:
+        raise ValueError(f"multinomial: needs at least one category, got shape {w.shape}")
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise ValueError(f"multinomial: weights (shape {w.shape}) must be finite and non-negative")
+    positive = np.count_nonzero(rows > 0, axis=1)
+    if np.any(positive == 0):
+        raise ValueError(
+            f"multinomial: every row of weights (shape {w.shape}) needs a positive sum"
+        )
+    if not replacement and np.any(positive < num_samples):
+        raise ValueError(
+            f"multinomial: cannot draw {num_samples} distinct samples without replacement from a "
+            f"row with only {int(positive.min())} positive weights (shape {w.shape})"
+        )
+    rng = _rng(generator)
+    rows = rows.astype(np.float64)
+    if replacement:
+        cdf = np.cumsum(rows, axis=1)
+        cdf /= cdf[:, -1:]
+        # Shifting row r by r lays all rows' CDFs out in one increasing array.
+        offset = np.arange(n_rows, dtype=np.float64)[:, None]
+        draws = rng.random((n_rows, num_samples)) + offset
+        flat = np.searchsorted((cdf + offset).ravel(), draws.ravel(), side="right")
+        picks = flat.reshape(n_rows, num_samples) - n_categories * np.arange(n_rows)[:, None]
+        # Rounding could land a draw past the row's last positive weight: pull it back.
+        last = n_categories - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)
+        picks = np.minimum(picks, last[:, None])
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            clocks = rng.standard_exponential((n_rows, n_categories)) / rows
+        if num_samples < n_categories:
+            # Only the first num_samples clocks matter: partition in O(n), then order those.
+            picks = np.argpartition(clocks, num_samples - 1, axis=1)[:, :num_samples]
+        else:
+            picks = np.broadcast_to(np.arange(n_categories), clocks.shape)
+        order = np.argsort(np.take_along_axis(clocks, picks, axis=1), axis=1, kind="stable")
+        picks = np.take_along_axis(picks, order, axis=1)
+    picks = picks.astype(np.int64)
+    return Tensor._wrap(picks.reshape(num_samples) if w.ndim == 1 else picks)

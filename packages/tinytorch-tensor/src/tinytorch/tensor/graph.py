@@ -48,12 +48,15 @@ __all__ = [
     "BackwardEngine",
     "GradientRule",
     "Node",
+    "RemovableHandle",
+    "bump_version",
     "gradient_rule",
     "is_grad_enabled",
     "register_backward_engine",
     "register_gradient",
     "registered_ops",
     "set_grad_enabled",
+    "version_of",
 ]
 
 Array = npt.NDArray[Any]
@@ -66,7 +69,11 @@ class Node:
     """One recorded application of an op: what backward needs to differentiate it.
 
     ``inputs`` are the op's tensor inputs in call order, ``attrs`` its non-tensor arguments
-    (axis, shape, index, ...), ``out`` the array the forward produced.
+    (axis, shape, index, ...), ``out`` the array the forward produced. ``versions`` holds the
+    version counter (``Tensor._version``) of each input at the time the op ran; the output was
+    then at version 0, or it views an input's memory and shares that input's counter. The
+    engine compares them before it runs the op's rule, so a tensor written in place after the
+    op read it is an error at backward, not a silently wrong gradient.
 
     Example:
         >>> from tinytorch.tensor import Tensor, record
@@ -76,17 +83,118 @@ class Node:
         (Node(doc_scale, inputs=[(2,)], out=(2,)), {'factor': 3})
     """
 
-    __slots__ = ("attrs", "inputs", "op", "out")
+    __slots__ = ("attrs", "inputs", "op", "out", "versions")
 
-    def __init__(self, op: str, inputs: tuple[Tensor, ...], attrs: dict[str, Any], out: Array):
+    def __init__(
+        self,
+        op: str,
+        inputs: tuple[Tensor, ...],
+        attrs: dict[str, Any],
+        out: Array,
+        versions: tuple[int, ...] = (),
+    ):
         self.op = op
         self.inputs = inputs
         self.attrs = attrs
         self.out = out
+        self.versions = versions
+
+    def name(self) -> str:
+        """PyTorch's style of name for the op's backward, e.g. ``'MulBackward'``.
+
+        Example:
+            >>> from tinytorch.tensor import Tensor
+            >>> (Tensor([1.0], requires_grad=True) * 2).grad_fn.name()
+            'MulBackward'
+        """
+        return "".join(part.capitalize() for part in self.op.split("_")) + "Backward"
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(t.shape) for t in self.inputs)
         return f"Node({self.op}, inputs=[{shapes}], out={self.out.shape})"
+
+
+def version_of(t: Tensor) -> int:
+    """How many times ``t``'s memory has been written in place (``t._version``).
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> x = Tensor([1.0, 2.0])
+        >>> x += 1.0
+        >>> version_of(x)
+        1
+    """
+    counter = t._vc
+    return 0 if counter is None else counter[0]
+
+
+def bump_version(t: Tensor) -> None:
+    """Record that ``t.data`` was written in place, for code that writes the array directly.
+
+    Every in-place method of ``Tensor`` (``+=``, ``x[i] = v``, ``add_``, ``copy_``, ...) calls
+    this; code that writes ``t.data`` itself (an optimizer's update, a loader filling a
+    buffer) must call it too, so that a backward through an op that read the old values raises
+    instead of computing a wrong gradient. The counter is shared with every view of ``t``.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> w = Tensor([1.0, 2.0])
+        >>> w.data -= 0.1
+        >>> bump_version(w)
+        >>> w._version
+        1
+    """
+    counter = t._vc
+    if counter is None:
+        t._vc = [1]
+    else:
+        counter[0] += 1
+
+
+def share_version(view: Tensor, base: Tensor) -> None:
+    """Make ``view`` share ``base``'s version counter (``view`` looks at ``base``'s memory)."""
+    counter = base._vc
+    if counter is None:
+        counter = base._vc = [0]
+    view._vc = counter
+
+
+class RemovableHandle:
+    """What ``Tensor.register_hook`` returns: ``remove()`` unregisters the hook.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> x = Tensor([1.0], requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 2)
+        >>> handle.remove()
+        >>> x._hooks is None or not x._hooks.hooks
+        True
+    """
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict[int, Callable[..., Any]], key: int) -> None:
+        self._hooks = hooks
+        self._key = key
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        self._hooks.pop(self._key, None)
+
+
+class TensorHooks:
+    """The backward hooks of one tensor, in registration order, and its ``retain_grad`` flag.
+
+    Storage only: ``Tensor.register_hook`` and ``Tensor.retain_grad`` fill it, the backward
+    engine runs it.
+    """
+
+    __slots__ = ("hooks", "next_key", "retains_grad")
+
+    def __init__(self) -> None:
+        self.hooks: dict[int, Callable[..., Any]] = {}
+        self.next_key = 0
+        self.retains_grad = False
 
 
 GradientRule = Callable[[Array, Node], Sequence["Array | None"]]

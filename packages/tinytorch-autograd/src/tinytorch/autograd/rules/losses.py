@@ -38,7 +38,7 @@ def _weighted(g: Array, node: Node) -> Grads:
 def mse_loss(grad: Array, node: Node) -> Grads:
     # d/dx (x - t)^2 = 2 (x - t); the target gets the negation.
     x, t = node.inputs
-    g = 2.0 * (x.data - t.data) * _per_element(grad, node, x.size)
+    g = 2.0 * (x.data - t.data) * _per_element(grad, node, x.numel())
     g = g.astype(x.dtype, copy=False)
     return g, (-g if t.requires_grad else None)
 
@@ -90,7 +90,7 @@ def binary_cross_entropy(grad: Array, node: Node) -> Grads:
     (x,) = node.inputs
     p = x.data
     t: Array = node.attrs["target"]
-    g = (p - t) / np.maximum(p * (1.0 - p), 1e-12) * _per_element(grad, node, x.size)
+    g = (p - t) / np.maximum(p * (1.0 - p), 1e-12) * _per_element(grad, node, x.numel())
     return _weighted(g, node)
 
 
@@ -105,5 +105,5 @@ def binary_cross_entropy_with_logits(grad: Array, node: Node) -> Grads:
     e = np.exp(-np.abs(z))  # in (0, 1]: sigmoid from it never overflows
     sig_neg = np.where(z >= 0, e / (1.0 + e), 1.0 / (1.0 + e))
     log_weight = 1.0 if pw is None else 1.0 + (pw - 1.0) * t
-    g = ((1.0 - t) - log_weight * sig_neg) * _per_element(grad, node, x.size)
+    g = ((1.0 - t) - log_weight * sig_neg) * _per_element(grad, node, x.numel())
     return _weighted(g, node)

@@ -316,3 +316,88 @@ def where(grad: Array, node: Node) -> Grads:
         unbroadcast(np.where(condition, grad, 0), a.shape) if a.requires_grad else None,
         unbroadcast(np.where(condition, 0, grad), b.shape) if b.requires_grad else None,
     )
+
+
+# ---- rules of the PyTorch API ops (masked_fill, gather, topk, std, ...) -------------------
+@register_gradient("masked_fill")
+def masked_fill(grad: Array, node: Node) -> Grads:
+    # Filled elements came from the 0-d value, the others from x: each gets its share.
+    x, value = node.inputs
+    mask = node.attrs["mask"]
+    grad_value = None
+    if value.requires_grad:
+        grad_value = np.asarray(np.sum(grad, where=mask), dtype=value.dtype)
+    return (
+        unbroadcast(np.where(mask, 0, grad), x.shape) if x.requires_grad else None,
+        grad_value,
+    )
+
+
+@register_gradient("narrow")
+def narrow(grad: Array, node: Node) -> Grads:
+    # The pieces of split and chunk: each puts its gradient back into its slice of x.
+    (x,) = node.inputs
+    dim, start = node.attrs["dim"], node.attrs["start"]
+    full = np.zeros(x.shape, dtype=grad.dtype)
+    full[(slice(None),) * dim + (slice(start, start + grad.shape[dim]),)] = grad
+    return (full,)
+
+
+def _scatter_along(grad: Array, node: Node) -> Grads:
+    # gather and topk read x[..., index, ...] along dim; an element read k times receives the
+    # sum of its k gradients. One bincount over flat positions sums repeats without the cost
+    # of np.add.at.
+    (x,) = node.inputs
+    dim, index = node.attrs["dim"], node.attrs["index"]
+    shape = x.shape if x.ndim else (1,)
+    coords = list(np.indices(index.shape, sparse=True))
+    coords[dim] = index
+    strides = np.cumprod((1, *shape[:0:-1]))[::-1]
+    flat = np.zeros(index.shape, dtype=np.int64)
+    for c, stride in zip(coords, strides, strict=True):
+        flat = flat + c * stride
+    total = math.prod(shape)
+    summed = np.bincount(flat.ravel(), weights=grad.reshape(index.shape).ravel(), minlength=total)
+    return (summed.astype(grad.dtype, copy=False).reshape(x.shape),)
+
+
+register_gradient("gather")(_scatter_along)
+register_gradient("topk")(_scatter_along)
+
+
+@register_gradient("std")
+def std(grad: Array, node: Node) -> Grads:
+    # out = sqrt(var): d out = d var / (2 out), and d var / dx = 2 (x - mean) / dof.
+    (x,) = node.inputs
+    axis = node.attrs["axis"]
+    count = _reduced_count(x.shape, axis)
+    if count == 0:
+        return (np.zeros(x.shape, dtype=grad.dtype),)
+    dof = count - node.attrs["correction"]
+    centred = x.data - x.data.mean(axis=axis, keepdims=True)
+    out = _expand_reduced(node.out, node)
+    # PyTorch's conventions: 0 where std is 0 (a constant input, where the derivative does not
+    # exist); nan where dof <= 0, as the forward.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(out == 0, 0, _expand_reduced(grad, node) / (out * dof))
+    return (centred * scale,)
+
+
+@register_gradient("contiguous")
+def contiguous(grad: Array, node: Node) -> Grads:
+    return (grad,)
+
+
+@register_gradient("clone")
+def clone(grad: Array, node: Node) -> Grads:
+    return (grad,)
+
+
+@register_gradient("tril")
+def tril(grad: Array, node: Node) -> Grads:
+    return (np.tril(grad, node.attrs["diagonal"]),)
+
+
+@register_gradient("triu")
+def triu(grad: Array, node: Node) -> Grads:
+    return (np.triu(grad, node.attrs["diagonal"]),)
