@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "test", help="pytest over packages' tests/ and their doctests; pytest args after --"
     )
+    p.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="fail if MODULE cannot be imported, if a test skips naming it, or if none imports it",
+    )
     p.add_argument("names", nargs="+", metavar="NAME")
 
     p = sub.add_parser("milestones", help="run milestones in this environment")
@@ -118,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tools import runners
 
             if args.command == "test":
-                return runners.test(root, args.names, passthrough)
+                return runners.test(root, args.names, passthrough, args.require)
             if args.command == "typecheck":
                 return runners.typecheck(root)
             return runners.bench(root, args.names, quick=args.quick, threads=args.threads)

@@ -8,7 +8,10 @@ b. every ``tinytorch.*`` import in its source (and tests, benchmarks) is of itse
    depends on; an extra's modules only where a failed import cannot break it (a function, a
    ``try/except ImportError``, ``if TYPE_CHECKING``);
 c. tox.ini has one env per package present and no other per-package env, and its ``[tracks]``
-   lists are exactly each track's packages present; env_list runs every env;
+   lists are exactly each track's packages present; each track's env runs its milestones,
+   ``--quick`` but for the track holding every module, which runs them in full; the ``oracle``
+   env installs and tests every package present with ``--require torch``, torch pinned with
+   ``==`` in its deps and installed by pip (``runner = virtualenv``); env_list runs every env;
 d. every milestone pins, with ``==``, workspace packages at versions that exist, closed under
    dependencies, and imports only what it pins;
 e. no package ships ``src/tinytorch/__init__.py`` (``tinytorch`` is a PEP 420 namespace), and each
@@ -52,6 +55,8 @@ from tools.workspace import (
 )
 
 RUNTIME_NON_SIBLINGS = {"numpy"}
+ORACLE_ENV = "oracle"
+ORACLE = "torch"
 
 
 @dataclass(frozen=True, order=True)
@@ -324,6 +329,7 @@ class Checker:
             )
         for track in self.graph.tracks:
             self._check_track(tox, track)
+        self._check_oracle(tox)
         for extra in sorted(tox.tracks.keys() - set(self.graph.tracks)):
             self.report(path, f"[tracks] {extra} is not a track of the graph ({self.graph.tracks})")
         listed = set(tox.env_list)
@@ -365,19 +371,67 @@ class Checker:
             self.report(path, f"no env {track!r} for the track")
             return
         listing = f"{{[tracks]{track}}}"
+        # The track holding every module runs each milestone in full, so that CI holds the
+        # README's claims; the others run the short versions.
+        complete = set(members) == set(self.graph.modules)
+        quick = "" if complete else "--quick "
         self._expect_commands(
             tox,
             track,
             [
                 ("commands_pre", f"tools install {listing}"),
                 ("commands", f"tools test {listing}"),
-                ("commands", f"tools milestones --quick --track {track}"),
+                ("commands", f"tools milestones {quick}--track {track}"),
             ],
         )
 
+    def _check_oracle(self, tox: ToxConfig) -> None:
+        """The env with PyTorch: every package present, its tests unable to skip the oracle."""
+        env, path = ORACLE_ENV, tox.path
+        if env not in tox.envs:
+            self.report(
+                path,
+                f"no env {env!r}: one env installs {ORACLE} and runs every package's tests with "
+                f"`python -m tools test --require {ORACLE}`, so that its oracle tests run",
+            )
+            return
+        settings = tox.settings[env]
+        present = set(self.present)
+        for key, command in (
+            ("commands_pre", "tools install"),
+            ("commands", f"tools test --require {ORACLE}"),
+        ):
+            runs = [
+                tox.substitute_tracks(line).split()
+                for line in settings[key].splitlines()
+                if line.strip().startswith(f"python -m {command} ")
+            ]
+            if not runs:
+                self.report(path, f"env {env!r} does not run `python -m {command} ...` in {key}")
+            for words in runs:
+                words = words[: words.index("--")] if "--" in words else words  # pytest's args
+                named = set(words[len(f"python -m {command}".split()) :])
+                if named != present:
+                    missing = ", ".join(self.graph.ordered(present - named)) or "none"
+                    extra = ", ".join(sorted(named - present)) or "none"
+                    self.report(
+                        path,
+                        f"env {env!r}: `python -m {command}` must name every package present "
+                        f"(missing: {missing}; not packages: {extra})",
+                    )
+        pins = [d.strip() for d in settings["deps"].splitlines() if d.strip()]
+        if not any(p.startswith(f"{ORACLE}==") for p in pins):
+            self.report(path, f"env {env!r} does not pin {ORACLE} with == in its deps")
+        if settings["runner"].strip() != "virtualenv":
+            self.report(
+                path,
+                f"env {env!r} must set `runner = virtualenv`: pip installs {ORACLE} from the "
+                "machine's CPU build, where uv would download a CUDA build",
+            )
+
     def _expect_commands(self, tox: ToxConfig, env: str, expected: list[tuple[str, str]]) -> None:
         for key, command in expected:
-            if f"python -m {command}" not in tox.commands[env][key]:
+            if f"python -m {command}" not in tox.settings[env][key]:
                 self.report(tox.path, f"env {env!r} does not run `python -m {command}` in {key}")
 
     # -- milestones -------------------------------------------------------------------------

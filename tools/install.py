@@ -155,17 +155,21 @@ class Installer:
     def install_from_index(
         self, requirements: Sequence[str], index_url: str | None = None
     ) -> list[str]:
-        """Install third-party requirements (numpy) from the index, with their dependencies.
+        """Install third-party requirements (numpy) from the index, without their dependencies.
 
-        Only the requirements named are resolved from the index (and what they depend on):
-        callers never pass a TinyTorch distribution here.
+        Only the requirements named are resolved from the index, with ``--no-deps``: an index's
+        numpy that itself required ``tinytorch-tensor>=99`` would otherwise have the resolver
+        fetch that name from the same index. numpy needs nothing else, and it is the only
+        third-party requirement a package may have (``python -m tools check``); what a
+        requirement asks for that is not there shows in :meth:`check`, which callers run after.
+        Callers never pass a TinyTorch distribution here.
         """
         if any(normalize(r).startswith(DIST_PREFIX) for r in requirements):
             raise ToolError(
                 f"refusing to resolve a TinyTorch package from an index: {requirements}"
             )
         index = ["--index-url", index_url] if index_url else []
-        return [*self._base("install"), *index, *requirements]
+        return [*self._base("install"), "--no-deps", *index, *requirements]
 
     def check(self) -> list[str]:
         """Verify that installed packages have compatible dependencies (``pip check``)."""
@@ -408,6 +412,23 @@ def verify(python: str, root: Path, graph: Graph, expected: Sequence[Package]) -
             )
     print(f"proven absent (import fails in {python} -I): {', '.join(absent) or 'none'}")
     return problems
+
+
+def check_requirements(installer: Installer) -> None:
+    """``pip check`` (or uv's) over the environment; ToolError saying what it means if it fails.
+
+    Third-party packages are installed with ``--no-deps``, so a requirement of theirs that
+    names a TinyTorch distribution is never fetched: it shows here, unmet, instead.
+    """
+    try:
+        run_command(installer.check())
+    except ToolError as e:
+        raise ToolError(
+            f"{e}\n  the environment's requirements are not all met (see the check above); a "
+            "third-party package from the index, installed without its dependencies, may "
+            "require something no wheel of this workspace provides (a tinytorch-* name is never "
+            "fetched from an index)"
+        ) from e
 
 
 def prove(python: str, root: Path, graph: Graph, expected: Sequence[Package]) -> None:

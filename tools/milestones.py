@@ -13,6 +13,7 @@ from pathlib import Path
 from tools.graph import DIST_PREFIX, Graph, ToolError
 from tools.install import (
     Installer,
+    check_requirements,
     install_exact,
     release_wheel,
     run_command,
@@ -166,6 +167,7 @@ def run_milestone(root: Path, name: str, *, quick: bool, index_url: str | None =
     ]
     run_command(installer.install_from_index(resolved.third_party, index_url))
     install_exact(str(python), root, graph, resolved.packages, built)
+    check_requirements(installer)
     code, seconds = _run_script(str(python), milestone, root, quick)
     print(f"{milestone.name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {seconds:.1f} s")
     return code

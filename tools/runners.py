@@ -19,25 +19,45 @@ def _echo(cmd: Sequence[str]) -> None:
     print("+ " + " ".join(cmd), flush=True)
 
 
-def test(root: Path, names: Sequence[str], pytest_args: Sequence[str]) -> int:
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent is missing (no tinytorch at all)
+        return False
+
+
+def test(
+    root: Path, names: Sequence[str], pytest_args: Sequence[str], require: Sequence[str]
+) -> int:
     """Run the packages' tests/ and the doctests of their *installed* modules; pytest's status.
+
+    Each module in ``require`` (``torch`` in the oracle env) must be importable here, and the
+    run fails if any test skips for a reason naming it, or none imports it (``tools.require``):
+    an env that exists to run the PyTorch oracles cannot pass with them all skipped.
 
     Doctests are collected with ``--pyargs tinytorch.<module>``, so they run from wherever the
     environment has the module (site-packages in tox, the source tree in an editable dev venv),
     and ``consider_namespace_packages`` makes pytest import each file under its real dotted name,
     not a second time under a name of its own (which would register gradient rules twice).
     """
+    guard: list[str] = []
+    for required in require:
+        if not _importable(required):
+            raise ToolError(
+                f"{required} is required here (--require {required}), but it cannot be imported "
+                f"in {sys.prefix}"
+            )
+        guard += ["--require-module", required]
+    if guard:
+        # The plugin is imported by name: pytest runs from the root, where `tools` is.
+        guard = ["-p", "tools.require", *guard]
     graph = Graph.load(root)
     modules: list[str] = []
     paths: list[str] = []
     for name in names:
         package = module_package(root, graph, name)
         module = package.name[len(DIST_PREFIX) :]
-        try:
-            found = importlib.util.find_spec(f"tinytorch.{module}") is not None
-        except ModuleNotFoundError:  # no tinytorch at all
-            found = False
-        if not found:
+        if not _importable(f"tinytorch.{module}"):
             raise ToolError(
                 f"tinytorch.{module} is not installed in {sys.prefix}: "
                 f"run `python -m tools install --with-deps {module}` first"
@@ -52,6 +72,7 @@ def test(root: Path, names: Sequence[str], pytest_args: Sequence[str]) -> int:
         "-o",
         "consider_namespace_packages=true",
         "--doctest-modules",
+        *guard,
         "--pyargs",
         *modules,
         *paths,

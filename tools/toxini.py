@@ -1,7 +1,8 @@
 """Just enough of tox 4's ini format to hold ``tox.ini`` against the module graph.
 
 It reads the env names (``[testenv:NAME]`` sections, generative ``{a,b}`` names expanded), the
-``env_list`` of ``[tox]`` and the ``[tracks]`` table whose lists the track envs install.
+settings of each that the check holds to the graph, the ``env_list`` of ``[tox]`` and the
+``[tracks]`` table whose lists the track envs install.
 """
 
 from __future__ import annotations
@@ -38,13 +39,32 @@ def expand(expr: str) -> list[str]:
 
 @dataclass(frozen=True)
 class ToxConfig:
-    """A ``tox.ini``'s env names (with their section, unsubstituted commands), env_list, tracks."""
+    """A ``tox.ini``'s env names (with their section and unsubstituted settings), env_list, tracks.
+
+    ``settings[env]`` holds what tox uses of ``commands_pre``, ``commands``, ``deps`` and
+    ``runner`` for that env: its own value, else the one ``[testenv]`` gives every env.
+    """
 
     path: Path
     envs: dict[str, str]
     env_list: list[str]
     tracks: dict[str, list[str]]
-    commands: dict[str, dict[str, str]]
+    settings: dict[str, dict[str, str]]
+
+    def substitute_tracks(self, text: str) -> str:
+        """``text`` with each ``{[tracks]NAME}`` replaced by that track's list, as tox does.
+
+        >>> tox = ToxConfig(Path("tox.ini"), {}, [], {"vision": ["tensor", "layers"]}, {})
+        >>> tox.substitute_tracks("python -m tools install {[tracks]vision}")
+        'python -m tools install tensor layers'
+        """
+
+        def listing(match: re.Match[str]) -> str:
+            if match[1] == "tracks" and match[2] in self.tracks:
+                return " ".join(self.tracks[match[2]])
+            return match[0]
+
+        return _REFERENCE.sub(listing, text)
 
     @classmethod
     def read(cls, path: Path) -> ToxConfig:
@@ -64,15 +84,14 @@ class ToxConfig:
             return _REFERENCE.sub(lambda m: parser.get(m[1], m[2], fallback=m[0]), raw)
 
         envs: dict[str, str] = {}
-        commands: dict[str, dict[str, str]] = {}
+        settings: dict[str, dict[str, str]] = {}
         for section in parser.sections():
             if section.startswith("testenv:"):
                 for name in expand(section[len("testenv:") :]):
                     envs[name] = section
-                    # What tox runs: the env's own value, else the one [testenv] gives every env.
-                    commands[name] = {
+                    settings[name] = {
                         k: parser.get(section, k, fallback=parser.get("testenv", k, fallback=""))
-                        for k in ("commands_pre", "commands")
+                        for k in ("commands_pre", "commands", "deps", "runner")
                     }
         key = "env_list" if parser.has_option("tox", "env_list") else "envlist"
         env_list = [
@@ -85,7 +104,7 @@ class ToxConfig:
         tracks = {}
         if parser.has_section("tracks"):
             tracks = {k: value("tracks", k).split() for k in parser.options("tracks")}
-        return cls(path=path, envs=envs, env_list=env_list, tracks=tracks, commands=commands)
+        return cls(path=path, envs=envs, env_list=env_list, tracks=tracks, settings=settings)
 
 
 def _split_outside_braces(line: str) -> list[str]:

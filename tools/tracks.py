@@ -7,10 +7,12 @@ anyone could upload a ``tinytorch-tensor 0.1.99`` that a resolver would prefer):
 
 1. every wheel of the track comes from the wheelhouse, installed by file with ``--no-index
    --no-deps``: no index is consulted, so nothing can be swapped in;
-2. only then are the third-party requirements (numpy) installed from the index, by name: the
-   resolver is never given a TinyTorch requirement to look up;
+2. only then are the third-party requirements (numpy) installed from the index, by name and
+   with ``--no-deps``: the resolver is never given a TinyTorch requirement to look up, not
+   even one that the index's own numpy declares;
 3. the environment is proved: every installed TinyTorch package's requirements met by what is
-   installed, each module importing from site-packages, the other modules absent, ``pip check``.
+   installed, each module importing from site-packages, the other modules absent, ``pip check``
+   (which fails on a numpy requiring a ``tinytorch-*`` that the track does not provide).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from tools.graph import DIST_PREFIX, Graph, ToolError
 from tools.install import (
     Installer,
+    check_requirements,
     installed_tinytorch,
     prove,
     run_command,
@@ -138,10 +141,13 @@ def install_track(
     run_command(installer.install(files, reinstall=names, no_index=True))
     third_party = _third_party(members)
     if third_party:
-        print(f"2/3 third-party requirements from the index: {' '.join(third_party)}")
+        print(
+            f"2/3 third-party requirements from the index, without their dependencies: "
+            f"{' '.join(third_party)}"
+        )
         run_command(installer.install_from_index(third_party, index_url))
     print("3/3 proving the environment:")
     prove(python, root, graph, members)
-    run_command(installer.check())
+    check_requirements(installer)
     print(f"track {track} installed into the environment of {python}")
     return 0

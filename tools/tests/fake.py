@@ -37,9 +37,10 @@ ROOT_PYPROJECT = graph_pyproject(GRAPH)
 
 
 def tox_ini(packages: list[str], tracks: dict[str, list[str]], *, lint: bool) -> str:
-    """A tox.ini as the workspace's: an env per package, one per track, optionally ``lint``."""
+    """A tox.ini as the workspace's: an env per package, one per track, the oracle env over
+    every package, optionally ``lint``."""
     envs = "{" + ",".join(packages) + "}"
-    listed = ["lint"] * lint + [envs, *tracks]
+    listed = ["lint"] * lint + [envs, *tracks, "oracle"]
     text = "[tox]\nenv_list =\n" + "".join(f"    {e}\n" for e in listed)
     text += "\n[tracks]\n" + "".join(f"{t} = {' '.join(m)}\n" for t, m in tracks.items())
     text += (
@@ -56,6 +57,12 @@ def tox_ini(packages: list[str], tracks: dict[str, list[str]], *, lint: bool) ->
             f"    python -m tools test {{[tracks]{track}}}\n"
             f"    python -m tools milestones --quick --track {track}\n"
         )
+    every = " ".join(packages)
+    text += (
+        "\n[testenv:oracle]\nrunner = virtualenv\ndeps =\n    pytest\n    torch==2.13.0\n"
+        f"commands_pre = python -m tools install {every}\n"
+        f"commands = python -m tools test --require torch {every} -- {{posargs}}\n"
+    )
     if lint:
         text += "\n[testenv:lint]\ncommands_pre =\ncommands = ruff check .\n"
     return text

@@ -108,11 +108,11 @@ def serve(root: Path) -> Iterator[LocalIndex]:
 STAND_IN_NUMPY = "999.0.0"
 
 
-def stand_in_numpy(index: LocalIndex, scratch: Path) -> None:
-    """Offer a tiny ``numpy`` (``numpy.STAND_IN = True``) on ``index``.
+def stand_in_numpy(index: LocalIndex, scratch: Path, requires: Sequence[str] = ()) -> None:
+    """Offer a tiny ``numpy`` (``numpy.STAND_IN = True``) on ``index``, requiring ``requires``.
 
     Its version is higher than any real numpy's, so that it is the one installed even where
     pip's configuration adds other indexes or find-links (pip takes the best candidate of all).
     """
     files = {"numpy/__init__.py": "STAND_IN = True\n"}
-    index.add("numpy", make_wheel(scratch, "numpy", STAND_IN_NUMPY, files))
+    index.add("numpy", make_wheel(scratch, "numpy", STAND_IN_NUMPY, files, requires))

@@ -288,8 +288,46 @@ CASES: list[tuple[str, Plant, str, str]] = [
         "env 'vision' does not run `python -m tools milestones --quick --track vision` in commands",
     ),
     (
+        "no oracle env",
+        _edit("tox.ini", "[testenv:oracle]", "[testenv:torchless]"),
+        "tox.ini",
+        "no env 'oracle': one env installs torch",
+    ),
+    (
+        "oracle env that does not test every package",
+        _edit("tox.ini", "--require torch tensor layers conv prof", "--require torch tensor"),
+        "tox.ini",
+        "env 'oracle': `python -m tools test --require torch` must name every package present "
+        "(missing: layers, conv, prof; not packages: none)",
+    ),
+    (
+        "oracle env whose tests may skip the oracle",
+        _edit("tox.ini", "test --require torch", "test"),
+        "tox.ini",
+        "env 'oracle' does not run `python -m tools test --require torch ...` in commands",
+    ),
+    (
+        "oracle env that installs a package that does not exist",
+        _edit("tox.ini", "install tensor layers conv prof", "install tensor layers conv prof attn"),
+        "tox.ini",
+        "`python -m tools install` must name every package present (missing: none; not "
+        "packages: attn)",
+    ),
+    (
+        "oracle env without torch pinned",
+        _edit("tox.ini", "    torch==2.13.0\n", "    torch\n"),
+        "tox.ini",
+        "env 'oracle' does not pin torch with == in its deps",
+    ),
+    (
+        "oracle env installing with uv",
+        _edit("tox.ini", "runner = virtualenv\n", ""),
+        "tox.ini",
+        "env 'oracle' must set `runner = virtualenv`",
+    ),
+    (
         "env left out of env_list",
-        _edit("tox.ini", "    language\n\n", "\n"),
+        _edit("tox.ini", "    language\n    oracle\n", "    oracle\n"),
         "tox.ini",
         "env 'language' is not in env_list",
     ),
@@ -454,11 +492,33 @@ def test_meta_package_depends_on_exactly_its_tracks_packages_present(tmp_path: P
     edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
     edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
     edit(root / "tox.ini", "language = tensor layers", "language = tensor layers attn")
+    for command in ("install", "test --require torch"):
+        edit(
+            root / "tox.ini",
+            f"{command} tensor layers conv prof",
+            f"{command} tensor layers conv prof attn",
+        )
     assert violations(root) == []
     write(meta / "src" / "tinytorch" / "language" / "__init__.py", "")
     assert [str(v) for v in violations(root)] == [
         "packages/tinytorch-language: the meta package of track 'language' must carry no code"
     ]
+
+
+def test_the_track_holding_every_module_runs_its_milestones_in_full(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    # attn joins vision, which then holds every module of the graph (attn has no package, so
+    # the track's lists still name the four present).
+    edit(
+        root / "pyproject.toml",
+        'name = "attn"\ndepends = ["layers"]\ntracks = ["language"]',
+        'name = "attn"\ndepends = ["layers"]\ntracks = ["vision", "language"]',
+    )
+    assert [str(v) for v in violations(root)] == [
+        "tox.ini: env 'vision' does not run `python -m tools milestones --track vision` in commands"
+    ]
+    edit(root / "tox.ini", "--quick --track vision", "--track vision")
+    assert violations(root) == []
 
 
 def test_packages_without_code_outside_the_graph_are_ignored(tmp_path: Path) -> None:

@@ -72,8 +72,8 @@ def test_installer_commands() -> None:
         *["/env/bin/python", "-m", "pip", "install", "--no-deps", "-e", "/p/a"]
     ]
     assert pip.install_from_index(["numpy>=1.24"], "http://i/simple/") == [
-        *["/env/bin/python", "-m", "pip", "install", "--index-url", "http://i/simple/"],
-        "numpy>=1.24",
+        *["/env/bin/python", "-m", "pip", "install", "--no-deps"],
+        *["--index-url", "http://i/simple/", "numpy>=1.24"],
     ]
     with pytest.raises(ToolError, match="refusing to resolve a TinyTorch package from an index"):
         pip.install_from_index(["numpy", "TinyTorch_Tensor>=0.1"])

@@ -156,13 +156,25 @@ def test_expand_generative_names() -> None:
 def test_tox_config(tmp_path: Path) -> None:
     root = make_workspace(tmp_path)
     tox = ToxConfig.read(root / "tox.ini")
-    assert set(tox.envs) == {"tensor", "layers", "conv", "prof", "vision", "language", "lint"}
+    assert set(tox.envs) == {
+        *("tensor", "layers", "conv", "prof", "vision", "language", "oracle", "lint")
+    }
     assert tox.envs["conv"] == "testenv:{tensor,layers,conv,prof}"
-    assert tox.env_list == ["lint", "tensor", "layers", "conv", "prof", "vision", "language"]
+    assert tox.env_list == [
+        *("lint", "tensor", "layers", "conv", "prof", "vision", "language", "oracle")
+    ]
     assert tox.tracks == {
         "vision": ["tensor", "layers", "conv", "prof"],
         "language": ["tensor", "layers"],
     }
+    # An env's own settings, else [testenv]'s; track references left for the check to resolve.
+    assert tox.settings["oracle"]["runner"] == "virtualenv"
+    assert "torch==2.13.0" in tox.settings["oracle"]["deps"].split()
+    assert tox.settings["conv"]["commands"] == "python -m tools test {env_name}"
+    assert tox.settings["vision"]["runner"] == ""
+    assert tox.substitute_tracks("install {[tracks]language} {[other]x}") == (
+        "install tensor layers {[other]x}"
+    )
 
 
 def test_real_tox_ini_lists_modules_01_to_13() -> None:

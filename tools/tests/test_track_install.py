@@ -100,6 +100,54 @@ def test_track_install_takes_the_workspace_wheels_never_the_index(
         assert "tinytorch-tensor-0.1.99" in naive.stdout + naive.stderr.replace("==", "-")
 
 
+def test_an_index_numpy_requiring_a_planted_tinytorch_cannot_bring_it_in(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The index's numpy itself requires tinytorch-tensor>=99, which the same index offers: a
+    # resolver following numpy's dependencies would replace the workspace's tensor with it.
+    root = make_release_workspace(tmp_path / "ws")
+    venv = tmp_path / "venv"
+    without_pip = ["--without-pip"] if Installer(sys.executable).use_uv else []
+    subprocess.run([sys.executable, "-m", "venv", *without_pip, str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    with serve(tmp_path / "index") as index:
+        stand_in_numpy(index, tmp_path / "wheels", requires=["tinytorch-tensor>=99"])
+        planted = make_wheel(
+            tmp_path / "wheels", "tinytorch-tensor", "99.0.0", PLANTED, ["numpy>=1.24"]
+        )
+        index.add("tinytorch-tensor", planted)
+        with pytest.raises(ToolError, match="requirements are not all met"):
+            install_track(
+                root,
+                "language",
+                python=python,
+                venv=None,
+                wheelhouse_dir=tmp_path / "wheelhouse",
+                index_url=index.url,
+            )
+        asked = list(index.requested)
+        out = capfd.readouterr()
+        # The check names the requirement that was not followed.
+        assert "tinytorch-tensor" in out.out + out.err
+        result = subprocess.run(
+            [python, "-I", "-c", INSPECT], capture_output=True, text=True, check=True
+        )
+        state = json.loads(result.stdout)
+        assert (state["tensor"], state["planted"], state["stand_in"]) == ("0.1.0", False, True)
+        assert [p for p in asked if "tinytorch" in p] == []
+
+        # Control: following numpy's dependencies, the same index hands over the planted one.
+        cmd = Installer(python).install_from_index(["numpy"], index.url)
+        naive = subprocess.run(
+            [*(a for a in cmd if a != "--no-deps"), "--dry-run", "--upgrade"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert index.asked_about("/simple/tinytorch-tensor/")
+        assert "tinytorch-tensor-99.0.0" in naive.stdout + naive.stderr.replace("==", "-")
+
+
 def test_unknown_track_or_missing_meta_package(tmp_path: Path) -> None:
     root = make_release_workspace(tmp_path)
     with pytest.raises(ToolError, match="unknown track 'audio'; the tracks are vision, language"):
