@@ -49,7 +49,7 @@ class Probe:
         if i == self.exit_at:
             os._exit(3)
         if i == self.stall_at:
-            time.sleep(2.0)
+            time.sleep(30.0)  # far longer than any bound the tests assert
         if self.delay:
             time.sleep(self.delay)
         return {"i": i, "worker": _worker_id(), "pid": os.getpid(), "inits": self.inits}

@@ -208,7 +208,8 @@ def test_timeout_bounds_the_wait_for_a_batch(kit):
     start = time.monotonic()
     with pytest.raises(RuntimeError, match=r"timed out after 0\.3 seconds waiting for batch 0"):
         list(loader)
-    assert time.monotonic() - start < 1.9  # raised (and the stalled worker stopped) in time
+    # raised, and the stalled worker stopped, long before its 30 s stall ends (slack for load)
+    assert time.monotonic() - start < 10.0
     assert multiprocessing.active_children() == []
 
 
