@@ -98,6 +98,34 @@ def test_a_write_into_a_saved_output_raises():
         y.backward()
 
 
+def test_load_state_dict_after_the_forward_makes_that_backward_refuse():
+    """load_state_dict writes parameters in place: a graph recorded through the old values must
+    not quietly give gradients for the new ones."""
+    from tinytorch.layers import Linear
+
+    layer = Linear(2, 1, generator=tt.Generator(0))
+    loss = layer(tt.ones(3, 2)).sum()
+    layer.load_state_dict({"weight": np.ones((1, 2), np.float32), "bias": np.zeros(1, np.float32)})
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_a_parameter_list_trains_through_its_owner():
+    from tinytorch.layers import Module, ParameterList
+
+    class Mixture(Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = ParameterList([tt.randn(3) for _ in range(2)])
+
+        def forward(self, x):
+            return sum(x * w for w in self.weights)
+
+    m = Mixture()
+    m(tt.ones(3)).sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+
+
 def test_the_check_matches_torch():
     torch = pytest.importorskip("torch")
     tw = torch.tensor([1.0, 2.0], requires_grad=True)
