@@ -41,8 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("names", nargs="+", metavar="NAME")
 
-    p = sub.add_parser("milestones", help="run milestones in this environment")
+    p = sub.add_parser(
+        "milestones",
+        help="run milestones in this environment; one whose pins it does not hold runs at its "
+        "pins, as run-milestone does",
+    )
     p.add_argument("--quick", action="store_true", help="pass --quick to each milestone")
+    p.add_argument("--index-url", help="for those run at their pins: the index numpy comes from")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--track", help="every milestone whose pins fall within this track")
     group.add_argument("names", nargs="*", default=[], metavar="NAME")
@@ -151,7 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tools import milestones
 
         if args.command == "milestones":
-            return milestones.run_installed(root, args.names, args.track, quick=args.quick)
+            return milestones.run_installed(
+                root, args.names, args.track, quick=args.quick, index_url=args.index_url
+            )
         return milestones.run_milestones(
             root, args.names, quick=args.quick, index_url=args.index_url
         )

@@ -1,12 +1,14 @@
-"""``milestones`` (run them in the current env) and ``run-milestone`` (one, in its own venv)."""
+"""``milestones`` (in the current env, or at their pins where it differs) and ``run-milestone``."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +23,45 @@ from tools.install import (
     wheels,
 )
 from tools.versions import VersionSource, package_at, source_for
-from tools.workspace import Milestone, Package, find_milestone, milestones, normalize
+from tools.workspace import (
+    Milestone,
+    Package,
+    find_milestone,
+    milestones,
+    normalize,
+    read_package,
+)
 
 
 def _installed() -> dict[str, str]:
+    """Each TinyTorch distribution here and the version of the code it runs.
+
+    An editable install's metadata keeps the version it was installed at, while its code is
+    whatever its folder holds now: after a bump it would pass for the old version. Its version
+    is read from that folder's pyproject instead.
+    """
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
         name = normalize(dist.metadata["Name"] or "")
         if name.startswith(DIST_PREFIX):
-            found[name] = dist.version
+            found[name] = _editable_version(dist) or dist.version
     return found
+
+
+def _editable_version(dist: importlib.metadata.Distribution) -> str | None:
+    try:
+        origin = json.loads(dist.read_text("direct_url.json") or "{}")
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(origin, dict) or not (origin.get("dir_info") or {}).get("editable"):
+        return None
+    url = str(origin.get("url", ""))
+    if not url.startswith("file://"):
+        return None
+    try:
+        return read_package(Path(urllib.request.url2pathname(url[len("file://") :]))).version
+    except ToolError:
+        return None
 
 
 def _run_script(python: str, milestone: Milestone, root: Path, quick: bool) -> tuple[int, float]:
@@ -41,11 +72,22 @@ def _run_script(python: str, milestone: Milestone, root: Path, quick: bool) -> t
     return code, time.perf_counter() - start
 
 
-def run_installed(root: Path, names: Sequence[str], track: str | None, *, quick: bool) -> int:
-    """Run milestones in this environment: those named, a track's, or every one it can run.
+def run_installed(
+    root: Path,
+    names: Sequence[str],
+    track: str | None,
+    *,
+    quick: bool,
+    index_url: str | None = None,
+    installed: Mapping[str, str] | None = None,
+) -> int:
+    """Run milestones: those named, a track's, or every one; nonzero unless each one passed.
 
-    A milestone runs when every package it pins is installed at the pinned version. Named ones
-    that cannot run are failures; the others are listed as skipped, with the reason.
+    A milestone whose pins are all installed here at the pinned versions runs in this
+    environment. One whose pins are not is run at its pins instead, exactly as ``run-milestone``
+    runs it (its own venv under ``.milestone-envs/``): skipping it would leave a check that
+    cannot fail. A milestone that cannot be run either way fails, and so does a run of none.
+    ``installed`` maps distribution names to versions (default: what this environment holds).
     """
     graph = Graph.load(root)
     if names:
@@ -55,29 +97,51 @@ def run_installed(root: Path, names: Sequence[str], track: str | None, *, quick:
         chosen = [m for m in milestones(root) if set(m.pinned_modules(graph)) <= members]
     else:
         chosen = milestones(root)
-    installed = _installed()
+    here = _installed() if installed is None else installed
     results: list[tuple[str, str, float]] = []
     for milestone in chosen:
         pins = milestone.pinned_modules(graph)
         unmet = [
-            f"{DIST_PREFIX}{m}=={v} (installed: {installed.get(DIST_PREFIX + m, 'no')})"
+            f"{DIST_PREFIX}{m}=={v} (installed: {here.get(DIST_PREFIX + m, 'no')})"
             for m, v in pins.items()
-            if installed.get(DIST_PREFIX + m) != v
+            if here.get(DIST_PREFIX + m) != v
         ]
-        if unmet:
-            status = "FAILED" if names else "skipped"
-            results.append((milestone.name, f"{status}: needs {', '.join(unmet)}", 0.0))
+        if not unmet:
+            code, seconds = _run_script(sys.executable, milestone, root, quick)
+            results.append((milestone.name, f"{_status(code)}, in this environment", seconds))
             continue
-        code, seconds = _run_script(sys.executable, milestone, root, quick)
-        results.append((milestone.name, "ok" if code == 0 else f"FAILED (exit {code})", seconds))
+        print(
+            f"{milestone.name}: pins {', '.join(unmet)}; running it at its pins instead",
+            flush=True,
+        )
+        status, seconds = _run_at_pins(root, milestone, quick=quick, index_url=index_url)
+        where = f".milestone-envs/{milestone.name}/"
+        results.append((milestone.name, f"{status}, at its pins in {where}", seconds))
     scope = f"track {track}" if track else "this environment"
     if not results:
-        print(f"no milestones to run for {scope}")
-        return 0
+        print(f"FAILED: no milestones to run for {scope}")
+        return 1
     print(f"milestones ({scope}{', --quick' if quick else ''}):")
     for name, status, seconds in results:
         print(f"  {name:<28} {seconds:7.1f} s  {status}")
     return 1 if any(status.startswith("FAILED") for _, status, _ in results) else 0
+
+
+def _status(code: int) -> str:
+    return "ok" if code == 0 else f"FAILED (exit {code})"
+
+
+def _run_at_pins(
+    root: Path, milestone: Milestone, *, quick: bool, index_url: str | None
+) -> tuple[str, float]:
+    """:func:`run_milestone`, its failures to resolve, build or install reported, not raised."""
+    start = time.perf_counter()
+    try:
+        status = _status(run_milestone(root, milestone.name, quick=quick, index_url=index_url))
+    except ToolError as e:
+        print(f"error: {e}", file=sys.stderr)
+        status = f"FAILED: {str(e).splitlines()[0]}"
+    return status, time.perf_counter() - start
 
 
 @dataclass(frozen=True)
@@ -169,7 +233,7 @@ def run_milestone(root: Path, name: str, *, quick: bool, index_url: str | None =
     install_exact(str(python), root, graph, resolved.packages, built)
     check_requirements(installer)
     code, seconds = _run_script(str(python), milestone, root, quick)
-    print(f"{milestone.name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {seconds:.1f} s")
+    print(f"{milestone.name}: {_status(code)} in {seconds:.1f} s")
     return code
 
 
@@ -185,14 +249,8 @@ def run_milestones(
         return run_milestone(root, chosen[0].name, quick=quick, index_url=index_url)
     results: list[tuple[str, str, float]] = []
     for milestone in chosen:
-        start = time.perf_counter()
-        try:
-            code = run_milestone(root, milestone.name, quick=quick, index_url=index_url)
-            status = "ok" if code == 0 else f"FAILED (exit {code})"
-        except ToolError as e:
-            print(f"error: {e}", file=sys.stderr)
-            status = f"FAILED: {str(e).splitlines()[0]}"
-        results.append((milestone.name, status, time.perf_counter() - start))
+        status, seconds = _run_at_pins(root, milestone, quick=quick, index_url=index_url)
+        results.append((milestone.name, status, seconds))
     print(f"milestones, each in its own env at its pins{' (--quick)' if quick else ''}:")
     for name, status, seconds in results:
         print(f"  {name:<28} {seconds:7.1f} s  {status}")

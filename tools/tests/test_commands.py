@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from tools import install as install_mod
-from tools import milestones as milestones_mod
 from tools.graph import Graph, ToolError
 from tools.install import Installer, declared_closure, source_digest, verify
 from tools.milestones import run_installed, run_milestone
@@ -156,53 +155,44 @@ def _milestone(root: Path, name: str, pins: str, body: str) -> None:
     write(root / "milestones" / name / "README.md", "# x\n")
 
 
-@pytest.fixture
-def nothing_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fake packages share real names: make the runner see none of them installed."""
-    monkeypatch.setattr(milestones_mod, "_installed", dict)
-
-
-@pytest.mark.usefixtures("nothing_installed")
 def test_milestones_run_time_and_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = make_workspace(tmp_path)
     quick_check = "import sys\nsys.exit(0 if sys.argv[1:] == ['--quick'] else 3)\n"
     _milestone(root, "1969_ok", "numpy>=1.24\n", quick_check)
     _milestone(root, "1986_bad", "", "raise SystemExit(4)\n")
-    assert run_installed(root, ["ok"], None, quick=True) == 0
-    assert run_installed(root, ["ok"], None, quick=False) == 1
-    assert run_installed(root, [], None, quick=True) == 1
+    # Not installed here, so run at its pins: and layers 0.3.0 exists nowhere.
+    edit(root / "milestones/1957_demo/requirements.txt", "layers==0.1.0", "layers==0.3.0")
+    assert run_installed(root, ["ok"], None, quick=True, installed={}) == 0
+    assert run_installed(root, ["ok"], None, quick=False, installed={}) == 1
+    assert run_installed(root, [], None, quick=True, installed={}) == 1
     out = capsys.readouterr().out
     assert "1969_ok" in out
-    assert "FAILED (exit 4)" in out
-    # The fake packages are not installed here: a milestone pinning them is skipped, not run.
-    assert "1957_demo" in out
-    assert "skipped: needs tinytorch-tensor==0.1.0 (installed: no)" in out
-
-
-@pytest.mark.usefixtures("nothing_installed")
-def test_named_milestone_that_cannot_run_here_fails(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = make_workspace(tmp_path)
-    assert run_installed(root, ["demo"], None, quick=True) == 1
-    assert "FAILED: needs tinytorch-tensor==0.1.0" in capsys.readouterr().out
+    assert "ok, in this environment" in out
+    assert "FAILED (exit 4), in this environment" in out
+    # A milestone that can be run neither here nor at its pins fails: it is never skipped.
+    assert "1957_demo: pins tinytorch-tensor==0.1.0 (installed: no)" in out
+    assert "FAILED: milestones/1957_demo/requirements.txt:3: tinytorch-layers==0.3.0" in out
+    assert "at its pins in .milestone-envs/1957_demo/" in out
+    assert "skipped" not in out
+    assert not (root / ".milestone-envs").exists()
 
 
 def test_track_selects_milestones_whose_pins_fall_within_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     root = make_workspace(tmp_path)
     installed = {"tinytorch-tensor": "0.1.0", "tinytorch-layers": "0.1.0"}
-    monkeypatch.setattr(milestones_mod, "_installed", lambda: installed)
     write(root / "milestones/1957_demo/main.py", "print('demo ran')\n")
     _milestone(root, "2017_attn", "tinytorch-attn==0.1.0\n", "raise SystemExit(1)\n")
-    assert run_installed(root, [], "vision", quick=True) == 0
-    out = capsys.readouterr().out
+    assert run_installed(root, [], "vision", quick=True, installed=installed) == 0
+    out = capfd.readouterr().out
+    assert "demo ran" in out
     assert "1957_demo" in out
     assert "2017_attn" not in out
-    installed["tinytorch-tensor"] = "0.2.0"
-    assert run_installed(root, [], "vision", quick=True) == 0
-    assert "skipped: needs tinytorch-tensor==0.1.0 (installed: 0.2.0)" in capsys.readouterr().out
+    # A track run that runs no milestone at all proves nothing: it fails.
+    shutil.rmtree(root / "milestones/1957_demo")
+    assert run_installed(root, [], "vision", quick=True, installed=installed) == 1
+    assert "FAILED: no milestones to run for track vision" in capfd.readouterr().out
 
 
 def test_run_milestone_refuses_a_pin_the_tree_cannot_give_before_anything_runs(

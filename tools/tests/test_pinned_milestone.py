@@ -4,18 +4,21 @@ In a temporary git repository: every package is released at 0.1.0, then tensor's
 (``old_api`` removed) and is bumped to 0.2.0, with the bumps ``tools check`` asks for after it.
 The milestone still pins the 0.1.0 releases of tensor and layers, and conv 0.1.0, which is
 still the tree's: it must run, calling ``old_api``, in an environment built from a clean export
-of the release commit for the first two and from the working tree for the third.
+of the release commit for the first two and from the working tree for the third. The track
+runner (``milestones --track``) runs it the same way when the environment holds other versions.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 from pathlib import Path
 
 import pytest
 
 from tools.check import Checker
 from tools.graph import ToolError
-from tools.milestones import run_milestone, run_milestones
+from tools.milestones import _editable_version, run_installed, run_milestone, run_milestones
 from tools.releases import bump, release
 from tools.tests.fake import commit_all, edit, make_release_workspace, write
 from tools.tests.index import serve, stand_in_numpy
@@ -126,3 +129,69 @@ def test_every_milestone_is_tried_and_each_failure_reported(
     assert second.startswith("1969_other")
     assert "tinytorch-tensor==9.9.9 is pinned, but the versions that exist are 0.1.0" in second
     assert not (root / ".milestone-envs").exists()
+
+
+def test_a_track_run_runs_a_milestone_this_env_cannot_give_at_its_pins(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ws"
+    moved_on(root)
+    commit_all(root, "tensor 0.2.0")
+    here = root / "milestones/1958_here"
+    write(here / "requirements.txt", "tinytorch-tensor==0.2.0\n")
+    write(here / "main.py", "import sys\nprint('here ran', sys.argv[1:])\n")
+    write(here / "README.md", "# Here\n")
+    # What a track env holds after the bump: the tree's versions, not the demo's 0.1.0 pins.
+    installed = {
+        "tinytorch-tensor": "0.2.0",
+        "tinytorch-layers": "0.1.1",
+        "tinytorch-conv": "0.1.0",
+    }
+    with serve(tmp_path / "index") as index:
+        stand_in_numpy(index, tmp_path / "wheels")
+        code = run_installed(
+            root, [], "vision", quick=True, index_url=index.url, installed=installed
+        )
+        assert code == 0
+        out = capfd.readouterr().out
+        assert (
+            "1957_demo: pins tinytorch-tensor==0.1.0 (installed: 0.2.0), tinytorch-layers==0.1.0"
+            " (installed: 0.1.1); running it at its pins instead" in out
+        )
+        assert "demo milestone: layers on tensor 0.1.0 code" in out  # the release's code ran
+        assert "here ran ['--quick']" in out
+        summary = out.split("milestones (track vision, --quick):")[1].strip().splitlines()
+        assert summary[0].split()[0] == "1957_demo"
+        assert summary[0].endswith("ok, at its pins in .milestone-envs/1957_demo/")
+        assert summary[1].split()[0] == "1958_here"
+        assert summary[1].endswith("ok, in this environment")
+        assert "skipped" not in out
+        # Run at its pins, a failing milestone fails the track: here its pins give the new code.
+        installed["tinytorch-tensor"] = "0.1.0"
+        edit(here / "requirements.txt", "0.2.0", "0.1.0")
+        reqs = root / "milestones/1957_demo/requirements.txt"
+        edit(reqs, "tinytorch-tensor==0.1.0", "tinytorch-tensor==0.2.0")
+        edit(reqs, "tinytorch-layers==0.1.0", "tinytorch-layers==0.1.1")
+        code = run_installed(
+            root, [], "vision", quick=True, index_url=index.url, installed=installed
+        )
+        assert code == 1
+    out = capfd.readouterr().out
+    assert "demo milestone: layers on tensor 0.2.0 code" in out
+    assert "FAILED (exit 1), at its pins in .milestone-envs/1957_demo/" in out
+    assert "1958_here" in out
+    assert "ok, in this environment" in out
+
+
+def test_an_editable_install_has_the_version_its_folder_declares(tmp_path: Path) -> None:
+    root = make_release_workspace(tmp_path / "ws")
+    edit(root / "packages/tinytorch-tensor/pyproject.toml", '"0.1.0"', '"0.2.0"')
+    info = tmp_path / "site" / "tinytorch_tensor-0.1.0.dist-info"
+    write(info / "METADATA", "Metadata-Version: 2.1\nName: tinytorch-tensor\nVersion: 0.1.0\n")
+    dist = importlib.metadata.PathDistribution(info)
+    assert _editable_version(dist) is None  # a plain install: its metadata is its code's
+    url = (root / "packages/tinytorch-tensor").as_uri()
+    write(info / "direct_url.json", json.dumps({"url": url, "dir_info": {"editable": True}}))
+    assert _editable_version(dist) == "0.2.0"  # installed at 0.1.0, bumped since
+    write(info / "direct_url.json", json.dumps({"url": url, "dir_info": {}}))
+    assert _editable_version(dist) is None  # installed from the folder, not editable
