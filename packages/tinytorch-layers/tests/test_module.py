@@ -419,3 +419,13 @@ def test_deepcopy_gives_an_independent_model():
     np.testing.assert_array_equal(c.fc1.weight.data, m.fc1.weight.data)
     c.fc1.weight.data[...] = 0
     assert m.fc1.weight.data.any()
+
+
+def test_module_to_takes_tensor_to_forms_and_cpu_is_a_no_op():
+    layer = Linear(2, 1)
+    assert layer.cpu() is layer
+    assert layer.to("cpu") is layer and layer.weight.dtype == np.float32
+    assert layer.to("cpu", np.float64).weight.dtype == np.float64
+    assert layer.to(device="cpu", dtype="float32").weight.dtype == np.float32
+    with pytest.raises(RuntimeError, match="CPU only; got device 'cuda'"):
+        layer.to("cuda")

@@ -373,3 +373,35 @@ def test_bump_version_is_the_hook_for_code_that_writes_data():
     x.data[:] = 0.0
     graph.bump_version(x)
     assert x._version == v._version == 1 == graph.version_of(v)
+
+
+# ---- device= on the factories, and to()'s string forms ------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: tt.tensor([1.0], device=d),
+        lambda d: tt.zeros(2, device=d),
+        lambda d: tt.ones(2, device=d),
+        lambda d: tt.full((2,), 3.0, device=d),
+        lambda d: tt.zeros_like(tt.ones(2), device=d),
+        lambda d: tt.ones_like(tt.ones(2), device=d),
+        lambda d: tt.arange(3, device=d),
+        lambda d: tt.randn(2, device=d),
+        lambda d: tt.rand(2, device=d),
+        lambda d: tt.randint(0, 5, (2,), device=d),
+        lambda d: tt.randperm(3, device=d),
+    ],
+)
+def test_factories_take_the_cpu_device_and_refuse_others(make):
+    assert make("cpu").device == "cpu"
+    assert make(None).device == "cpu"
+    with pytest.raises(RuntimeError, match="CPU only; got device 'cuda:0'"):
+        make("cuda:0")
+
+
+def test_to_reads_a_dtype_name_as_a_dtype_and_a_device_name_as_a_device():
+    x = tt.tensor([1.5])
+    assert x.to("float64").dtype == tt.float64
+    assert x.to("cpu") is x
+    with pytest.raises(RuntimeError, match="got device 'mps'"):
+        x.to("mps")

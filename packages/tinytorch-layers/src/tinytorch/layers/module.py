@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.layers.parameter import Parameter
-from tinytorch.tensor import Tensor, graph
+from tinytorch.tensor import Tensor, graph, parse_to_args
 
 __all__ = ["IncompatibleKeys", "Module", "StateDictError"]
 
@@ -412,15 +412,20 @@ class Module:
             else:
                 param.grad = Tensor(np.zeros_like(param.grad.data))
 
-    def to(self: M, dtype: npt.DTypeLike) -> M:
+    def to(self: M, *args: Any, device: Any = None, dtype: npt.DTypeLike | None = None) -> M:
         """Cast every floating parameter and buffer to ``dtype`` in place (the objects stay the
-        same, so an optimizer built before still holds them).
+        same, so an optimizer built before still holds them). Takes ``Tensor.to``'s forms:
+        ``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)``, ``to(device=..., dtype=...)``; the
+        CPU is the only device, so a device alone changes nothing.
 
         Example:
             >>> from tinytorch.layers import Linear
-            >>> Linear(2, 1).to("float64").weight.dtype
-            dtype('float64')
+            >>> Linear(2, 1).to("float64").weight.dtype, Linear(2, 1).to("cpu").weight.dtype
+            (dtype('float64'), dtype('float32'))
         """
+        dtype = parse_to_args("to", args, device, dtype)
+        if dtype is None:
+            return self
         target = np.dtype(dtype)
         if target.kind != "f":
             raise TypeError(f"to: a module can be cast to a floating dtype only, not {target}")
@@ -430,6 +435,10 @@ class Module:
                 graph.bump_version(tensor)
                 if tensor.grad is not None:
                     tensor.grad = Tensor(tensor.grad.data.astype(target))
+        return self
+
+    def cpu(self: M) -> M:
+        """The module itself: everything already lives on the CPU (``Module.cpu()``)."""
         return self
 
     def float(self: M) -> M:

@@ -23,6 +23,7 @@ from tinytorch.tensor._tensor import (
     int32,
     int64,
     matmul,
+    parse_to_args,
     record,
 )
 from tinytorch.tensor.creation import (
@@ -122,6 +123,7 @@ __all__ = [
     "narrow",
     "ones",
     "ones_like",
+    "parse_to_args",
     "rand",
     "randint",
     "randn",

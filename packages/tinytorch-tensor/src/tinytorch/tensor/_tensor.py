@@ -378,21 +378,7 @@ class Tensor:
             >>> Tensor([1.0]).to("cpu", float64)
             tensor([1.], dtype=float64)
         """
-        for arg in args:
-            if isinstance(arg, Tensor):
-                if dtype is not None:
-                    raise TypeError("to: got a dtype twice (a tensor and a dtype)")
-                dtype = arg.dtype
-            elif isinstance(arg, str) or _is_device(arg):
-                if device is not None:
-                    raise TypeError(f"to: got a device twice ({device!r} and {arg!r})")
-                device = arg
-            else:
-                if dtype is not None:
-                    raise TypeError(f"to: got a dtype twice ({dtype!r} and {arg!r})")
-                dtype = arg
-        if device is not None:
-            _check_device("to", device)
+        dtype = parse_to_args("to", args, device, dtype)
         if dtype is None:
             return self
         target = np.dtype(dtype)
@@ -1744,10 +1730,52 @@ def _floating(data: Array) -> Array:
 
 
 def _is_device(arg: Any) -> bool:
+    if isinstance(arg, str):
+        return arg.split(":")[0] in _DEVICE_TYPES
     return type(arg).__name__ == "device" and hasattr(arg, "type")
 
 
+# PyTorch's device type names: a string among them is a device, any other string a dtype name.
+_DEVICE_TYPES = frozenset({"cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "ipu", "hpu", "mtia"})
+
+
+def parse_to_args(
+    op: str, args: Sequence[Any], device: Any = None, dtype: npt.DTypeLike | None = None
+) -> npt.DTypeLike | None:
+    """Read ``to()``'s arguments as PyTorch takes them (a device, a dtype, both, or a tensor whose
+    dtype to take) and return the dtype asked for, or ``None``; any device but the CPU is refused.
+
+    ``Tensor.to`` and ``Module.to`` share it, so both accept the same forms.
+
+    Example:
+        >>> parse_to_args("to", ("cpu", float64)), parse_to_args("to", ("float32",))
+        (dtype('float64'), 'float32')
+        >>> parse_to_args("to", ("cuda",))
+        Traceback (most recent call last):
+        ...
+        RuntimeError: to: TinyTorch runs on the CPU only; got device 'cuda'
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            if dtype is not None:
+                raise TypeError(f"{op}: got a dtype twice (a tensor and a dtype)")
+            dtype = arg.dtype
+        elif _is_device(arg):
+            if device is not None:
+                raise TypeError(f"{op}: got a device twice ({device!r} and {arg!r})")
+            device = arg
+        else:
+            if dtype is not None:
+                raise TypeError(f"{op}: got a dtype twice ({dtype!r} and {arg!r})")
+            dtype = arg
+    _check_device(op, device)
+    return dtype
+
+
 def _check_device(op: str, device: Any) -> None:
+    """Accept PyTorch's ``device=`` argument: ``None`` or the CPU (``"cpu"``, ``torch.device``)."""
+    if device is None:
+        return
     name = str(device)
     if name.split(":")[0] != "cpu":
         raise RuntimeError(f"{op}: TinyTorch runs on the CPU only; got device {name!r}")

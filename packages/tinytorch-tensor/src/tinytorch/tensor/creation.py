@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.tensor._tensor import Tensor, TensorLike, _shape_arg, float32, int64
+from tinytorch.tensor._tensor import (
+    Tensor,
+    TensorLike,
+    _check_device,
+    _shape_arg,
+    float32,
+    int64,
+)
 
 __all__ = [
     "Generator",
@@ -75,7 +82,10 @@ def _rng(generator: Generator | None) -> np.random.Generator:
 
 
 def tensor(
-    data: TensorLike, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+    data: TensorLike,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """A new tensor from a list, number or array (``torch.tensor``); floats become float32.
 
@@ -85,6 +95,7 @@ def tensor(
         >>> tensor([[1, 2], [3, 4]]).dtype
         dtype('int64')
     """
+    _check_device("tensor", device)
     source = data.data if isinstance(data, Tensor) else data
     t = Tensor(data, dtype=dtype)
     if isinstance(source, np.ndarray) and np.may_share_memory(t.data, source):
@@ -108,19 +119,26 @@ def from_numpy(array: npt.NDArray[Any]) -> Tensor:
 
 
 def zeros(
-    *shape: int | Sequence[int], dtype: npt.DTypeLike = float32, requires_grad: bool = False
+    *shape: int | Sequence[int],
+    dtype: npt.DTypeLike = float32,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """A tensor of zeros; the shape as separate ints or one sequence (``torch.zeros``).
 
     Example:
-        >>> zeros(2, 3).shape, zeros((2, 3)).dtype
+        >>> zeros(2, 3).shape, zeros((2, 3), device="cpu").dtype
         ((2, 3), dtype('float32'))
     """
+    _check_device("zeros", device)
     return Tensor(np.zeros(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(
-    *shape: int | Sequence[int], dtype: npt.DTypeLike = float32, requires_grad: bool = False
+    *shape: int | Sequence[int],
+    dtype: npt.DTypeLike = float32,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """A tensor of ones (``torch.ones``).
 
@@ -128,6 +146,7 @@ def ones(
         >>> ones(2, dtype=int64)
         tensor([1, 1])
     """
+    _check_device("ones", device)
     return Tensor(np.ones(_shape_arg(shape), dtype=dtype), requires_grad=requires_grad)
 
 
@@ -136,6 +155,7 @@ def full(
     fill_value: float,
     dtype: npt.DTypeLike = float32,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (``torch.full``).
 
@@ -143,12 +163,13 @@ def full(
         >>> full((2,), 0.5)
         tensor([0.5, 0.5])
     """
+    _check_device("full", device)
     return Tensor(
         np.full(_shape_arg((shape,)), fill_value, dtype=dtype), requires_grad=requires_grad
     )
 
 
-def zeros_like(t: Tensor, dtype: npt.DTypeLike | None = None) -> Tensor:
+def zeros_like(t: Tensor, dtype: npt.DTypeLike | None = None, device: Any = None) -> Tensor:
     """Zeros of ``t``'s shape and (unless ``dtype`` says otherwise) dtype.
 
     Example:
@@ -156,21 +177,27 @@ def zeros_like(t: Tensor, dtype: npt.DTypeLike | None = None) -> Tensor:
         tensor([[0, 0],
                 [0, 0]])
     """
+    _check_device("zeros_like", device)
     return Tensor(np.zeros(t.shape, dtype=dtype or t.dtype))
 
 
-def ones_like(t: Tensor, dtype: npt.DTypeLike | None = None) -> Tensor:
+def ones_like(t: Tensor, dtype: npt.DTypeLike | None = None, device: Any = None) -> Tensor:
     """Ones of ``t``'s shape and (unless ``dtype`` says otherwise) dtype.
 
     Example:
         >>> ones_like(zeros(3))
         tensor([1., 1., 1.])
     """
+    _check_device("ones_like", device)
     return Tensor(np.ones(t.shape, dtype=dtype or t.dtype))
 
 
 def arange(
-    start: float, end: float | None = None, step: float = 1, dtype: npt.DTypeLike | None = None
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: npt.DTypeLike | None = None,
+    device: Any = None,
 ) -> Tensor:
     """Evenly spaced values in [start, end); int64 when every argument is an int.
 
@@ -178,6 +205,7 @@ def arange(
         >>> arange(4), arange(0, 1, 0.25)
         (tensor([0, 1, 2, 3]), tensor([0.  , 0.25, 0.5 , 0.75]))
     """
+    _check_device("arange", device)
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -191,6 +219,7 @@ def randn(
     generator: Generator | None = None,
     dtype: npt.DTypeLike = float32,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Samples of the standard normal distribution (``torch.randn``).
 
@@ -198,6 +227,7 @@ def randn(
         >>> randn(2, 3, generator=Generator(0)).shape
         (2, 3)
     """
+    _check_device("randn", device)
     data = _rng(generator).standard_normal(_shape_arg(shape), dtype=np.float64).astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
 
@@ -207,6 +237,7 @@ def rand(
     generator: Generator | None = None,
     dtype: npt.DTypeLike = float32,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Samples of the uniform distribution on [0, 1) (``torch.rand``).
 
@@ -215,6 +246,7 @@ def rand(
         >>> bool(r.min() >= 0.0 and r.max() < 1.0)
         True
     """
+    _check_device("rand", device)
     data = _rng(generator).random(_shape_arg(shape)).astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
 
@@ -226,6 +258,7 @@ def randint(
     generator: Generator | None = None,
     dtype: npt.DTypeLike = int64,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Integers drawn uniformly from [low, high), int64 by default (``torch.randint``).
 
@@ -238,6 +271,7 @@ def randint(
         >>> randint(3, (2, 2), generator=Generator(0)).shape
         (2, 2)
     """
+    _check_device("randint", device)
     if size is None:
         if high is None or isinstance(high, (int, np.integer)):
             raise TypeError(
@@ -255,13 +289,14 @@ def randint(
     return Tensor(data.astype(dtype, copy=False), requires_grad=requires_grad)
 
 
-def randperm(n: int, generator: Generator | None = None) -> Tensor:
+def randperm(n: int, generator: Generator | None = None, device: Any = None) -> Tensor:
     """A random permutation of 0..n-1, as int64.
 
     Example:
         >>> sorted(randperm(5, generator=Generator(0)).tolist())
         [0, 1, 2, 3, 4]
     """
+    _check_device("randperm", device)
     return Tensor(_rng(generator).permutation(n).astype(np.int64))
 
 
