@@ -424,7 +424,8 @@ def test_deepcopy_gives_an_independent_model():
 def test_module_to_takes_tensor_to_forms_and_cpu_is_a_no_op():
     layer = Linear(2, 1)
     assert layer.cpu() is layer
-    assert layer.to("cpu") is layer and layer.weight.dtype == np.float32
+    assert layer.to("cpu") is layer
+    assert layer.weight.dtype == np.float32
     assert layer.to("cpu", np.float64).weight.dtype == np.float64
     assert layer.to(device="cpu", dtype="float32").weight.dtype == np.float32
     with pytest.raises(RuntimeError, match="CPU only; got device 'cuda'"):
