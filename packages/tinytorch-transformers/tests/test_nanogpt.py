@@ -136,7 +136,9 @@ def test_refusals_name_the_problem():
         GPT.from_nanogpt(sd, {**ARGS, "n_heads": 2})
     with pytest.raises(TypeError, match="config must be a GPTConfig"):
         GPT.from_nanogpt(sd, 3)
-    with pytest.raises(StateDictError, match=r"h\.0\.ln_1\.weight: cannot read a builtins\.str"):
+    with pytest.raises(
+        StateDictError, match=r"h\.0\.ln_1\.weight: expected a Tensor.*got builtins\.str"
+    ):
         GPT.from_nanogpt({**sd, "transformer.h.0.ln_1.weight": "x"}, ARGS)
     ints = {k: v.astype(np.int64) for k, v in sd.items()}
     with pytest.raises(StateDictError, match="one floating dtype"):

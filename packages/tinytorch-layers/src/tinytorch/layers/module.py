@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.layers.parameter import Parameter
-from tinytorch.tensor import Tensor, graph, parse_to_args
+from tinytorch.tensor import Tensor, graph, parse_to_args, to_numpy, type_name
 
 __all__ = ["IncompatibleKeys", "Module", "StateDictError"]
 
@@ -507,7 +507,7 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(
                 f"load_state_dict: expects a mapping of names to tensors, got "
-                f"{_full_type(state_dict)}"
+                f"{type_name(state_dict)}"
             )
         own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
@@ -573,40 +573,12 @@ class Module:
         return f"{type(self).__name__}(\n  {body}\n)"
 
 
-def _full_type(value: object) -> str:
-    cls = type(value)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _as_array(value: object) -> tuple[npt.NDArray[Any] | None, str]:
     """``value`` as a NumPy array (sharing memory where it can), or ``None`` and why not."""
-    if isinstance(value, Tensor):
-        return value.data, ""
-    if isinstance(value, np.ndarray):
-        return value, ""
-    if not (hasattr(value, "__dlpack__") or hasattr(value, "__array__")):
-        return None, (
-            f"expected a Tensor, a numpy array or an array with __dlpack__ or __array__, got "
-            f"{_full_type(value)}"
-        )
-    # Another library's tensor that records gradients (torch's requires_grad) refuses both
-    # exports; its detach() is the same values without the graph, which is all a load needs.
-    source = value
-    detach = getattr(value, "detach", None)
-    if getattr(value, "requires_grad", False) and callable(detach):
-        source = detach()
-    reasons: list[str] = []
-    if hasattr(source, "__dlpack__"):
-        try:
-            return np.from_dlpack(source), ""
-        except Exception as err:  # any failure of a foreign export: try the next route
-            reasons.append(f"__dlpack__: {type(err).__name__}: {err}")
-    if hasattr(source, "__array__"):
-        try:
-            return np.asarray(source), ""
-        except Exception as err:
-            reasons.append(f"__array__: {type(err).__name__}: {err}")
-    return None, f"cannot read a {_full_type(value)} as an array ({'; '.join(reasons)})"
+    try:
+        return to_numpy(value), ""
+    except TypeError as err:
+        return None, str(err)
 
 
 def _child_repr(child: object) -> str:

@@ -69,6 +69,7 @@ from tinytorch.tensor.functional import (
     triu,
     where,
 )
+from tinytorch.tensor.interop import to_numpy, type_name
 
 # torch.max / torch.min: named here, not in _tensor, where they would hide the builtins.
 max = _max
@@ -135,9 +136,11 @@ __all__ = [
     "std",
     "t",
     "tensor",
+    "to_numpy",
     "topk",
     "tril",
     "triu",
+    "type_name",
     "where",
     "zeros",
     "zeros_like",

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from tinytorch.layers import Parameter
 from tinytorch.optimizers import Optimizer
-from tinytorch.tensor import Generator, Tensor, default_generator
+from tinytorch.tensor import Generator, Tensor, default_generator, to_numpy, type_name
 
 __all__ = [
     "CheckpointError",
@@ -497,14 +497,9 @@ class _DecodeError(Exception):
 def _check_path(op: str, f: object) -> None:
     if not isinstance(f, (str, os.PathLike)):
         raise TypeError(
-            f"{op}: f must be a path (str or os.PathLike), got {_full_type(f)}; file objects "
+            f"{op}: f must be a path (str or os.PathLike), got {type_name(f)}; file objects "
             "are not supported, since a save is made atomic by renaming a finished file"
         )
-
-
-def _full_type(value: object) -> str:
-    cls = type(value)
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _encode(value: Any, where: str, arrays: dict[str, Array], active: set[int]) -> Any:
@@ -547,28 +542,19 @@ def _encode(value: Any, where: str, arrays: dict[str, Array], active: set[int]) 
         finally:
             active.discard(id(value))
     raise TypeError(
-        f"save: {where} is a {_full_type(value)}; only Tensors, arrays, numbers, strings, "
+        f"save: {where} is a {type_name(value)}; only Tensors, arrays, numbers, strings, "
         "bools, None and dicts, lists and tuples of them can be saved (nothing is pickled)"
     )
 
 
 def _foreign_array(value: Any, where: str) -> Array:
     """The values of an array from another library, as a NumPy array (copied)."""
-    detach = getattr(value, "detach", None)
-    # torch refuses both exports from a tensor that records gradients; detach() has the values.
-    source = detach() if getattr(value, "requires_grad", False) and callable(detach) else value
     try:
-        array = np.from_dlpack(source) if hasattr(source, "__dlpack__") else np.asarray(source)
-    except Exception:  # any failure of a foreign export: try the other route
-        try:
-            array = np.asarray(source)
-        except Exception as err:
-            raise TypeError(
-                f"save: {where} is a {_full_type(value)} that cannot be read as an array "
-                f"({type(err).__name__}: {err})"
-            ) from None
+        array = to_numpy(value)
+    except TypeError as err:
+        raise TypeError(f"save: {where}: {err}") from None
     if array.dtype.hasobject:
-        raise TypeError(f"save: {where} ({_full_type(value)}) holds Python objects")
+        raise TypeError(f"save: {where} ({type_name(value)}) holds Python objects")
     return np.array(array, copy=True)
 
 
@@ -578,7 +564,7 @@ def _encode_key(key: Any, where: str) -> Any:
     if type(key) is tuple:
         return {_TAG: "tuple", "items": [_encode_key(k, where) for k in key]}
     raise TypeError(
-        f"save: a key of {where} is a {_full_type(key)}; keys may be str, int, float, bool, "
+        f"save: a key of {where} is a {type_name(key)}; keys may be str, int, float, bool, "
         "None or tuples of them"
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.layers import StateDictError
-from tinytorch.tensor import Tensor
+from tinytorch.tensor import to_numpy, type_name
 
 __all__ = ["NANOGPT_TO_TINYTORCH", "convert_nanogpt_state_dict", "to_nanogpt_key"]
 
@@ -101,7 +101,7 @@ def convert_nanogpt_state_dict(state_dict: Mapping[Any, Any]) -> dict[str, Array
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(
-            f"{OP}: expects a state_dict mapping names to tensors, got {_full_type(state_dict)}"
+            f"{OP}: expects a state_dict mapping names to tensors, got {type_name(state_dict)}"
         )
     out: dict[str, Array] = {}
     unknown: list[str] = []
@@ -140,32 +140,9 @@ def convert_nanogpt_state_dict(state_dict: Mapping[Any, Any]) -> dict[str, Array
 
 
 def _as_array(key: str, value: Any) -> Array:
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, np.ndarray):
-        return value
-    detach = getattr(value, "detach", None)
-    if callable(detach):
-        value = detach()  # a torch Parameter that requires grad refuses DLPack and __array__
-    reasons: list[str] = []
-    if hasattr(value, "__dlpack__"):
-        try:
-            return np.from_dlpack(value)
-        except Exception as err:  # each library raises its own kind; report them all
-            reasons.append(f"__dlpack__: {type(err).__name__}: {err}")
-    if hasattr(value, "__array__"):
-        try:
-            array: Array = np.asarray(value)
-            return array
-        except Exception as err:
-            reasons.append(f"__array__: {type(err).__name__}: {err}")
-    detail = "; ".join(reasons) or "it has neither __dlpack__ nor __array__"
-    raise StateDictError(
-        f"{OP}: {key}: cannot read a {_full_type(value)} as an array ({detail}); convert it, "
-        "e.g. with .float() for bfloat16"
-    )
-
-
-def _full_type(value: object) -> str:
-    kind = type(value)
-    return f"{kind.__module__}.{kind.__qualname__}"
+    try:
+        return to_numpy(value)
+    except TypeError as err:
+        raise StateDictError(
+            f"{OP}: {key}: {err}; convert it, e.g. with .float() for bfloat16"
+        ) from None
