@@ -31,6 +31,17 @@ def kit():
         yield importlib.import_module("dataloader_worker_kit")
 
 
+@pytest.fixture(autouse=True)
+def no_children_left_from_earlier_tests():
+    """Start each test with no live worker: a loader of an earlier test that only garbage
+    collection stops could otherwise still be shutting down when this one counts children."""
+    gc.collect()
+    deadline = time.monotonic() + 10.0
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert multiprocessing.active_children() == [], "an earlier test left workers running"
+
+
 def flat(batch):
     """A batch as plain Python values, for comparing loaders."""
     if isinstance(batch, Tensor):
