@@ -37,16 +37,19 @@ print(json.dumps({
 """
 
 
+def user_venv(venv: Path) -> str:
+    """An environment of the user's own, and its python (`--venv DIR` would make one with pip;
+    uv needs none, and leaving it out saves seconds here)."""
+    without_pip = ["--without-pip"] if Installer(sys.executable).use_uv else []
+    subprocess.run([sys.executable, "-m", "venv", *without_pip, str(venv)], check=True)
+    return str(venv / "bin" / "python")
+
+
 def test_track_install_takes_the_workspace_wheels_never_the_index(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     root = make_release_workspace(tmp_path / "ws")
-    venv = tmp_path / "venv"
-    # An environment of the user's own (`--venv DIR` would make one with pip; uv needs none,
-    # and leaving it out saves seconds here).
-    without_pip = ["--without-pip"] if Installer(sys.executable).use_uv else []
-    subprocess.run([sys.executable, "-m", "venv", *without_pip, str(venv)], check=True)
-    python = str(venv / "bin" / "python")
+    python = user_venv(tmp_path / "venv")
     with serve(tmp_path / "index") as index:
         stand_in_numpy(index, tmp_path / "wheels")
         for version in ("0.1.99", "99.0.0"):
@@ -106,10 +109,7 @@ def test_an_index_numpy_requiring_a_planted_tinytorch_cannot_bring_it_in(
     # The index's numpy itself requires tinytorch-tensor>=99, which the same index offers: a
     # resolver following numpy's dependencies would replace the workspace's tensor with it.
     root = make_release_workspace(tmp_path / "ws")
-    venv = tmp_path / "venv"
-    without_pip = ["--without-pip"] if Installer(sys.executable).use_uv else []
-    subprocess.run([sys.executable, "-m", "venv", *without_pip, str(venv)], check=True)
-    python = str(venv / "bin" / "python")
+    python = user_venv(tmp_path / "venv")
     with serve(tmp_path / "index") as index:
         stand_in_numpy(index, tmp_path / "wheels", requires=["tinytorch-tensor>=99"])
         planted = make_wheel(
