@@ -14,16 +14,22 @@ tensor and both versions, as in PyTorch.
 The engine also runs the hooks that ``Tensor.register_hook`` stores, when a tensor's gradient
 is complete (before it flows on through the tensor's own op, or into a leaf's ``.grad``), and
 fills ``.grad`` of the computed tensors that asked for it with ``retain_grad()``.
+
+When an observer is registered (``tinytorch.tensor.graph.add_observer``, what the profiler of
+module 14 does), the walk runs inside a region named ``autograd::backward`` and reports each
+rule it runs with its time, and each write into a leaf's ``.grad`` as a region named
+``AccumulateGrad`` (as PyTorch names it), so backward is measured op by op rather than assumed.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.tensor import Tensor
+from tinytorch.tensor import Tensor, graph
 from tinytorch.tensor.graph import Node, TensorHooks, gradient_rule, version_of
 
 Array = npt.NDArray[Any]
@@ -68,6 +74,15 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
             f"{root.shape}"
         )
 
+    if graph._observers:
+        # Observed (a profiler is on): the same walk, with each rule timed and reported.
+        with graph.record_function("autograd::backward"):
+            _walk(root, gradient, retain_graph, observed=True)
+    else:
+        _walk(root, gradient, retain_graph, observed=False)
+
+
+def _walk(root: Tensor, gradient: Array, retain_graph: bool, observed: bool) -> None:
     pending: dict[int, Array] = {id(root): gradient}
     summed: set[int] = set()  # keys whose pending array the engine allocated, so may write into
     for t in topological_order(root):
@@ -77,7 +92,11 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
             grad = _run_hooks(t, grad, t._hooks)
         if node is None:
             if grad is not None:
-                _accumulate(t, grad)
+                if observed:  # PyTorch's name for this step: the leaf's AccumulateGrad node
+                    with graph.record_function("AccumulateGrad"):
+                        _accumulate(t, grad)
+                else:
+                    _accumulate(t, grad)
             continue
         if grad is not None:
             if not node.inputs:
@@ -87,6 +106,8 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
                 )
             if node.versions and node.op not in _READS_NO_DATA:
                 _check_versions(t, node)
+            if observed:
+                start = time.perf_counter_ns()
             input_grads = gradient_rule(node.op)(grad, node)
             for x, g in zip(node.inputs, input_grads, strict=True):
                 if g is None or not x.requires_grad:
@@ -106,6 +127,9 @@ def backward(root: Tensor, gradient: Array | None = None, retain_graph: bool = F
                     # both sides), so the first sum is a new array; later ones add into it.
                     pending[key] = np.add(previous, g, out=np.empty_like(previous))
                     summed.add(key)
+            if observed:
+                # The rule's time includes summing what it returned: backward through this op.
+                graph.notify_rule(node, input_grads, start)
         # Freed even where no gradient arrived (a rule returned None for it): a root kept
         # alive for logging must not keep its whole graph alive too.
         if not retain_graph:

@@ -25,7 +25,13 @@ from tinytorch.layers.containers import (
 )
 from tinytorch.layers.dropout import Dropout
 from tinytorch.layers.linear import Identity, Linear
-from tinytorch.layers.module import IncompatibleKeys, Module, StateDictError
+from tinytorch.layers.module import (
+    IncompatibleKeys,
+    Module,
+    StateDictError,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+)
 from tinytorch.layers.parameter import Parameter
 
 __all__ = [
@@ -42,4 +48,6 @@ __all__ = [
     "Sequential",
     "StateDictError",
     "init",
+    "register_module_forward_hook",
+    "register_module_forward_pre_hook",
 ]

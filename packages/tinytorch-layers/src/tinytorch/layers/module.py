@@ -9,6 +9,7 @@ running statistics) and its submodules. Everything else (``parameters()``, ``sta
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, TypeVar
@@ -19,9 +20,70 @@ import numpy.typing as npt
 from tinytorch.layers.parameter import Parameter
 from tinytorch.tensor import Tensor, graph, parse_to_args, to_numpy, type_name
 
-__all__ = ["IncompatibleKeys", "Module", "StateDictError"]
+__all__ = [
+    "ForwardHook",
+    "ForwardPreHook",
+    "IncompatibleKeys",
+    "Module",
+    "StateDictError",
+    "register_module_forward_hook",
+    "register_module_forward_pre_hook",
+]
 
 M = TypeVar("M", bound="Module")
+
+ForwardPreHook = Callable[["Module", tuple[Any, ...]], Any]
+"""``hook(module, args) -> None or new args``: runs before ``forward`` (a non-tuple result is
+taken as the one positional argument)."""
+
+ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
+"""``hook(module, args, output) -> None or new output``: runs after ``forward``."""
+
+# Hooks on every module, run before each module's own (PyTorch's global module hooks): what a
+# profiler registers to see every module call without being handed the model.
+_global_pre_hooks: dict[int, ForwardPreHook] = {}
+_global_hooks: dict[int, ForwardHook] = {}
+_hook_keys = itertools.count()
+
+
+def register_module_forward_pre_hook(hook: ForwardPreHook) -> graph.RemovableHandle:
+    """Run ``hook(module, args)`` before the forward of every module, until removed.
+
+    Example:
+        >>> from tinytorch.layers import Linear
+        >>> from tinytorch.tensor import ones
+        >>> called = []
+        >>> handle = register_module_forward_pre_hook(lambda m, args: called.append(type(m)))
+        >>> _ = Linear(2, 1)(ones(1, 2))
+        >>> handle.remove()
+        >>> called
+        [<class 'tinytorch.layers.linear.Linear'>]
+    """
+    return _add_hook(_global_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook: ForwardHook) -> graph.RemovableHandle:
+    """Run ``hook(module, args, output)`` after the forward of every module, until removed.
+
+    Example:
+        >>> from tinytorch.layers import Linear
+        >>> from tinytorch.tensor import ones
+        >>> shapes = []
+        >>> handle = register_module_forward_hook(lambda m, a, out: shapes.append(out.shape))
+        >>> _ = Linear(2, 3)(ones(4, 2))
+        >>> handle.remove()
+        >>> shapes
+        [(4, 3)]
+    """
+    return _add_hook(_global_hooks, hook)
+
+
+def _add_hook(table: dict[int, Any], hook: Callable[..., Any]) -> graph.RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"a forward hook must be callable, got {type(hook).__name__}")
+    key = next(_hook_keys)
+    table[key] = hook
+    return graph.RemovableHandle(table, key)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -78,6 +140,8 @@ class Module:
     _buffers: dict[str, Tensor | None]
     _non_persistent_buffers: set[str]
     _modules: dict[str, Module | None]
+    _forward_pre_hooks: dict[int, ForwardPreHook]
+    _forward_hooks: dict[int, ForwardHook]
 
     def __init__(self) -> None:
         # Set through object.__setattr__: our own __setattr__ needs these tables to exist.
@@ -86,6 +150,8 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_forward_hooks", {})
 
     # ---- forward --------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -93,7 +159,54 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}: forward() is not defined")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_pre_hooks or self._forward_hooks or _global_pre_hooks or _global_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # Snapshots: a hook may remove itself (or another) while running.
+        for hook in [*_global_pre_hooks.values(), *self._forward_pre_hooks.values()]:
+            new_args = hook(self, args)
+            if new_args is not None:
+                args = new_args if isinstance(new_args, tuple) else (new_args,)
+        output = self.forward(*args, **kwargs)
+        for post in [*_global_hooks.values(), *self._forward_hooks.values()]:
+            new_output = post(self, args, output)
+            if new_output is not None:
+                output = new_output
+        return output
+
+    def register_forward_pre_hook(self, hook: ForwardPreHook) -> graph.RemovableHandle:
+        """Run ``hook(module, args)`` before each ``forward`` of this module; returning a value
+        replaces the positional arguments. ``handle.remove()`` unregisters it.
+
+        Example:
+            >>> from tinytorch.layers import Linear
+            >>> from tinytorch.tensor import ones
+            >>> layer = Linear(2, 1)
+            >>> handle = layer.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+            >>> layer(ones(1, 2)).tolist() == [[layer.bias.item()]]
+            True
+            >>> handle.remove()
+        """
+        return _add_hook(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook: ForwardHook) -> graph.RemovableHandle:
+        """Run ``hook(module, args, output)`` after each ``forward`` of this module; returning a
+        value replaces the output. ``handle.remove()`` unregisters it.
+
+        Example:
+            >>> from tinytorch.layers import Linear
+            >>> from tinytorch.tensor import ones
+            >>> layer, seen = Linear(2, 3), []
+            >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+            >>> _ = layer(ones(5, 2))
+            >>> handle.remove()
+            >>> _ = layer(ones(5, 2))
+            >>> seen
+            [(5, 3)]
+        """
+        return _add_hook(self._forward_hooks, hook)
 
     # ---- registration ---------------------------------------------------------------------
     def _tables(self, what: str) -> None:

@@ -129,14 +129,15 @@ class Optimizer:
     # ---- the update -------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: drop it (default) or fill it with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
+        with graph.record_function(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad"):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` when given.
@@ -148,6 +149,12 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        # PyTorch's region name, so a profile shows the update beside the ops.
+        with graph.record_function(f"Optimizer.step#{type(self).__name__}.step"):
+            self._step_all()
+        return loss
+
+    def _step_all(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
@@ -163,7 +170,6 @@ class Optimizer:
                     state = self.state[p] = {}
                 self._update(p.data, self._same_layout(grad.data, p.data), state, group)
                 graph.bump_version(p)  # a backward through the old values must now refuse
-        return loss
 
     def _same_layout(self, g: Array, p: Array) -> Array:
         """``g``, copied into a scratch array if its memory order differs from ``p``'s.

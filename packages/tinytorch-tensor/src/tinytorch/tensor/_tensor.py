@@ -1597,7 +1597,8 @@ def record(op: str, out: Array, inputs: tuple[Tensor, ...], **attrs: Any) -> Ten
     """Wrap the forward result ``out`` of op ``op`` as a Tensor, recording the graph if needed.
 
     This is the one place every op passes through. The node is kept only when grad mode is on
-    and some input requires grad, so inference pays for a Python call and nothing more.
+    and some input requires grad, so inference pays for a Python call and nothing more; the
+    observers of :func:`tinytorch.tensor.graph.add_observer`, when there are any, are told.
 
     Example:
         >>> x, op = Tensor([1.0, 2.0], requires_grad=True), "doc_double"
@@ -1637,6 +1638,8 @@ def record(op: str, out: Array, inputs: tuple[Tensor, ...], **attrs: Any) -> Ten
                     versions = tuple([graph.version_of(i) for i in inputs])
                 t._node = Node(op, inputs, attrs, out, versions)
                 break
+    if graph._observers:
+        graph.notify_op(op, inputs, attrs, t)
     return t
 
 

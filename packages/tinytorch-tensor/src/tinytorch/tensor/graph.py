@@ -13,6 +13,11 @@ A later module supplies that knowledge by registering into two tables:
   modules 09 and later register the rules of the ops they own beside their forwards.
 - :func:`register_backward_engine` installs the function that ``Tensor.backward()`` calls.
 
+Beside the registry sits the observation point: an :class:`Observer` added with
+:func:`add_observer` is told of every recorded op, every gradient rule the engine runs, and every
+:func:`record_function` region, with their times. The profiler of module 14 is built on it;
+nothing is wrapped or patched, and with no observer an op pays one check.
+
 ``tinytorch-autograd`` advertises itself under the entry-point group ``tinytorch.autograd``, so
 ``Tensor.backward()`` finds it when it is installed without the user importing it, and says which
 distribution to install when it is not. Registering changes no forward result: code that asks for
@@ -34,8 +39,11 @@ Example (what a module that owns an op writes)::
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,10 +56,17 @@ __all__ = [
     "BackwardEngine",
     "GradientRule",
     "Node",
+    "Observer",
     "RemovableHandle",
+    "add_observer",
     "bump_version",
     "gradient_rule",
     "is_grad_enabled",
+    "mark",
+    "notify_op",
+    "notify_rule",
+    "observer_time_ns",
+    "record_function",
     "register_backward_engine",
     "register_gradient",
     "registered_ops",
@@ -160,7 +175,8 @@ def share_version(view: Tensor, base: Tensor) -> None:
 
 
 class RemovableHandle:
-    """What ``Tensor.register_hook`` returns: ``remove()`` unregisters the hook.
+    """What ``Tensor.register_hook``, ``Module.register_forward_hook`` and :func:`add_observer`
+    return: ``remove()`` unregisters what was registered.
 
     Example:
         >>> from tinytorch.tensor import Tensor
@@ -173,7 +189,7 @@ class RemovableHandle:
 
     __slots__ = ("_hooks", "_key")
 
-    def __init__(self, hooks: dict[int, Callable[..., Any]], key: int) -> None:
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
         self._hooks = hooks
         self._key = key
 
@@ -307,6 +323,166 @@ def _load_entry_points() -> None:
 
 def _qualname(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+# ---- observers ------------------------------------------------------------------------------
+# The second extension point beside the gradient registry: tools that measure (the profiler of
+# module 14, a FLOP counter, a tracer) register an Observer and are told of every op, every
+# gradient rule the engine runs, and every named region. With none registered, ``record`` pays
+# one check of ``_observers`` and nothing more.
+
+
+class Observer:
+    """Told of what the framework runs, while registered with :func:`add_observer`.
+
+    Subclass it and override what you need; the defaults do nothing. Times are
+    ``time.perf_counter_ns()`` readings. The time of an op runs from the previous observed
+    event (the op before it, a region's entry or exit, a gradient rule's end) to the moment its
+    output was recorded: its own compute plus the Python that prepared its arguments. The time
+    observers themselves spend is charged to nothing, so measuring does not inflate the next op.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> class Names(Observer):
+        ...     def __init__(self):
+        ...         self.seen = []
+        ...
+        ...     def on_op(self, op, inputs, attrs, out, start_ns, end_ns):
+        ...         self.seen.append((op, [x.shape for x in inputs], out.shape))
+        >>> names = Names()
+        >>> handle = add_observer(names)
+        >>> _ = Tensor([[1.0, 2.0]]) @ Tensor([[3.0], [4.0]])
+        >>> handle.remove()
+        >>> names.seen
+        [('matmul', [(1, 2), (2, 1)], (1, 1))]
+    """
+
+    def on_op(
+        self,
+        op: str,
+        inputs: tuple[Tensor, ...],
+        attrs: dict[str, Any],
+        out: Tensor,
+        start_ns: int,
+        end_ns: int,
+    ) -> None:
+        """An op recorded ``out`` from ``inputs`` (with its keyword attributes ``attrs``)."""
+
+    def on_rule(
+        self, node: Node, grads: Sequence[Array | None], start_ns: int, end_ns: int
+    ) -> None:
+        """The engine ran ``node``'s gradient rule and summed the ``grads`` it returned."""
+
+    def on_region(self, name: str, entering: bool, t_ns: int) -> None:
+        """A :func:`record_function` region named ``name`` was entered or left."""
+
+
+_observers: dict[int, Observer] = {}
+_observer_keys = itertools.count()
+_last_event_ns = [0]  # when the previous observed event ended: the start of the next op
+_observer_ns = [0]  # the time observers have taken, in all: what observing costs a run
+
+
+def add_observer(observer: Observer) -> RemovableHandle:
+    """Tell ``observer`` of every op, gradient rule and region until the handle is removed.
+
+    Example:
+        >>> handle = add_observer(Observer())
+        >>> handle.remove()
+    """
+    if not isinstance(observer, Observer):
+        raise TypeError(f"add_observer: expected an Observer, got {type(observer).__name__}")
+    if not _observers:
+        _last_event_ns[0] = time.perf_counter_ns()
+    key = next(_observer_keys)
+    _observers[key] = observer
+    return RemovableHandle(_observers, key)
+
+
+def mark() -> None:
+    """Start the next op's time now: what an observer calls after an event of its own (a
+    profiler entering a module through a forward hook), so the time before it is charged to no
+    op.
+
+    Example:
+        >>> mark()
+    """
+    _last_event_ns[0] = time.perf_counter_ns()
+
+
+def notify_op(op: str, inputs: tuple[Tensor, ...], attrs: dict[str, Any], out: Tensor) -> None:
+    """Tell the observers that ``op`` just recorded ``out`` (``record`` calls this)."""
+    end = time.perf_counter_ns()
+    start = _last_event_ns[0]
+    for observer in list(_observers.values()):
+        observer.on_op(op, inputs, attrs, out, start, end)
+    _resume(end)
+
+
+def notify_rule(node: Node, grads: Sequence[Array | None], start_ns: int) -> None:
+    """Tell the observers that ``node``'s rule ran from ``start_ns`` until now (the engine's
+    report; it times the rule itself, so the gap before it is charged to no op)."""
+    end = time.perf_counter_ns()
+    for observer in list(_observers.values()):
+        observer.on_rule(node, grads, start_ns, end)
+    _resume(end)
+
+
+class record_function:  # lower case: PyTorch's name, torch.profiler.record_function
+    """A named region of the run, seen by observers: ``with record_function("data"): ...``.
+
+    ``Optimizer.step`` and the backward engine mark their work this way; a profiler shows the
+    region around the ops run inside it. Without observers it costs two dict checks.
+
+    Example:
+        >>> with record_function("my_block"):
+        ...     pass
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> record_function:
+        if _observers:
+            _notify_region(self.name, True)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if _observers:
+            _notify_region(self.name, False)
+
+
+def _notify_region(name: str, entering: bool) -> None:
+    now = time.perf_counter_ns()
+    for observer in list(_observers.values()):
+        observer.on_region(name, entering, now)
+    _resume(now)
+
+
+def _resume(event_ns: int) -> None:
+    """Back to the run after the observers of an event at ``event_ns``: their time is counted
+    in ``_observer_ns`` and the next op's time starts now."""
+    now = time.perf_counter_ns()
+    _observer_ns[0] += now - event_ns
+    _last_event_ns[0] = now
+
+
+def observer_time_ns() -> int:
+    """Nanoseconds observers have spent being told of events since the process began (a
+    profiler reads it before and after, and takes the difference out of its wall-clock time).
+
+    Example:
+        >>> observer_time_ns() >= 0
+        True
+    """
+    return _observer_ns[0]
 
 
 # Grad mode: a process-wide switch, read by every op. tinytorch-autograd wraps it as
