@@ -98,3 +98,24 @@ def test_hooks_are_not_state() -> None:
     layer.register_forward_hook(lambda m, a, o: None)
     assert list(layer.state_dict()) == ["weight", "bias"]
     assert "_forward_hooks" not in dict(layer.named_modules())
+
+
+def test_an_always_call_hook_runs_when_forward_raises_and_the_error_propagates() -> None:
+    model = Sequential(Linear(4, 3), Linear(5, 2))
+    seen: list[tuple[str, Any]] = []
+    handles = [
+        register_module_forward_hook(
+            lambda m, a, out: seen.append((type(m).__name__, out)), always_call=True
+        ),
+        model[1].register_forward_hook(lambda m, a, out: seen.append(("never", out))),
+    ]
+    try:
+        with pytest.raises(ValueError, match="Linear: input of shape"):
+            model(ones(2, 4))
+    finally:
+        for h in handles:
+            h.remove()
+    # The first Linear finished normally; the second and the Sequential raised.
+    assert [name for name, _ in seen] == ["Linear", "Linear", "Sequential"]
+    assert seen[1][1] is None
+    assert seen[2][1] is None

@@ -43,6 +43,7 @@ ForwardHook = Callable[["Module", tuple[Any, ...], Any], Any]
 # profiler registers to see every module call without being handed the model.
 _global_pre_hooks: dict[int, ForwardPreHook] = {}
 _global_hooks: dict[int, ForwardHook] = {}
+_always_called: set[int] = set()  # keys of forward hooks that also run when forward raises
 _hook_keys = itertools.count()
 
 
@@ -62,8 +63,11 @@ def register_module_forward_pre_hook(hook: ForwardPreHook) -> graph.RemovableHan
     return _add_hook(_global_pre_hooks, hook)
 
 
-def register_module_forward_hook(hook: ForwardHook) -> graph.RemovableHandle:
-    """Run ``hook(module, args, output)`` after the forward of every module, until removed.
+def register_module_forward_hook(
+    hook: ForwardHook, *, always_call: bool = False
+) -> graph.RemovableHandle:
+    """Run ``hook(module, args, output)`` after the forward of every module, until removed;
+    with ``always_call=True`` also when forward raises (then ``output`` is ``None``).
 
     Example:
         >>> from tinytorch.layers import Linear
@@ -75,14 +79,18 @@ def register_module_forward_hook(hook: ForwardHook) -> graph.RemovableHandle:
         >>> shapes
         [(4, 3)]
     """
-    return _add_hook(_global_hooks, hook)
+    return _add_hook(_global_hooks, hook, always_call)
 
 
-def _add_hook(table: dict[int, Any], hook: Callable[..., Any]) -> graph.RemovableHandle:
+def _add_hook(
+    table: dict[int, Any], hook: Callable[..., Any], always_call: bool = False
+) -> graph.RemovableHandle:
     if not callable(hook):
         raise TypeError(f"a forward hook must be callable, got {type(hook).__name__}")
     key = next(_hook_keys)
     table[key] = hook
+    if always_call:
+        _always_called.add(key)  # keys are never reused, so a removed hook's key is harmless
     return graph.RemovableHandle(table, key)
 
 
@@ -169,8 +177,15 @@ class Module:
             new_args = hook(self, args)
             if new_args is not None:
                 args = new_args if isinstance(new_args, tuple) else (new_args,)
-        output = self.forward(*args, **kwargs)
-        for post in [*_global_hooks.values(), *self._forward_hooks.values()]:
+        posts = [*_global_hooks.items(), *self._forward_hooks.items()]
+        try:
+            output = self.forward(*args, **kwargs)
+        except BaseException:
+            for key, post in posts:
+                if key in _always_called:
+                    post(self, args, None)
+            raise
+        for _, post in posts:
             new_output = post(self, args, output)
             if new_output is not None:
                 output = new_output
@@ -191,9 +206,12 @@ class Module:
         """
         return _add_hook(self._forward_pre_hooks, hook)
 
-    def register_forward_hook(self, hook: ForwardHook) -> graph.RemovableHandle:
+    def register_forward_hook(
+        self, hook: ForwardHook, *, always_call: bool = False
+    ) -> graph.RemovableHandle:
         """Run ``hook(module, args, output)`` after each ``forward`` of this module; returning a
-        value replaces the output. ``handle.remove()`` unregisters it.
+        value replaces the output. With ``always_call=True`` it runs when forward raises too
+        (with ``output=None``), as in PyTorch. ``handle.remove()`` unregisters it.
 
         Example:
             >>> from tinytorch.layers import Linear
@@ -206,7 +224,7 @@ class Module:
             >>> seen
             [(5, 3)]
         """
-        return _add_hook(self._forward_hooks, hook)
+        return _add_hook(self._forward_hooks, hook, always_call)
 
     # ---- registration ---------------------------------------------------------------------
     def _tables(self, what: str) -> None:
