@@ -81,3 +81,24 @@ def test_the_command_prints_the_table_top_costs_and_writes_its_files(
     for name in ("trace.json", "roofline.svg", "machine.json"):
         assert (out / name).stat().st_size > 0
         assert str(out / name) in text
+
+
+def test_the_recipes_train_the_classifiers_to_their_milestone_bars() -> None:
+    from tinytorch.profiling.trained import train_classifier
+
+    mlp = train_classifier("mlp")  # the full 40 epochs: under a second
+    assert mlp.accuracy >= 0.95  # the 1986 milestone's full-run bar
+    assert len(mlp.test) == 364
+    with pytest.raises(ValueError, match="unknown 'vgg'; choose one of mlp, lenet"):
+        train_classifier("vgg")
+
+
+def test_the_gpt_recipe_runs_and_measures_its_validation_loss() -> None:
+    pytest.importorskip("tinytorch.transformers", reason="the GPT needs tinytorch.transformers")
+    from tinytorch.profiling.trained import train_char_gpt
+
+    trained = train_char_gpt(steps=2)
+    vocab = trained.tokenizer.vocab_size
+    # Two steps from a random start: about the loss of a uniform guess, ln(vocab), and finite.
+    assert 0.5 * np.log(vocab) < trained.val_loss < 1.5 * np.log(vocab)
+    assert len(trained.val_ids) < len(trained.train_ids)

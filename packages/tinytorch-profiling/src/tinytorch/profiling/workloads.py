@@ -2,10 +2,11 @@
 
 Each is one step exactly as its milestone trains: the 1986 MLP (64-128-10, sigmoid, SGD with
 momentum, batch 32 of the shipped digits), the 1998 LeNet (two 3x3 convolutions with pooling,
-three Linear layers, AdamW, batch 32 of the digits as 1x8x8 images) and the 2017 character GPT
-(4 layers, 4 heads, 128 wide, context 64, batch 32, AdamW as nanoGPT configures it, on
-windows of the Python documentation's text). LeNet needs the ``vision`` extra
+three Linear layers, AdamW, batch 32 of the digits as standardised 1x8x8 images) and the 2017
+character GPT (4 layers, 4 heads, 128 wide, context 64, batch 32, AdamW as nanoGPT configures
+it, on windows of the Python documentation's text). LeNet needs the ``vision`` extra
 (tinytorch-convolutions), the GPT the ``language`` extra (tinytorch-transformers).
+:mod:`tinytorch.profiling.trained` trains the same models by the same recipes.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.dataloader import tiny_digits
+from tinytorch.dataloader import Normalize, TensorDataset, tiny_digits
 from tinytorch.layers import Module
 from tinytorch.optimizers import Optimizer
 from tinytorch.tensor import Generator, Tensor
 
-__all__ = ["WORKLOADS", "Workload", "workload"]
+__all__ = ["WORKLOADS", "Workload", "digits", "lenet_model", "mlp_model", "workload"]
 
 BATCH = 32
 
@@ -44,9 +45,62 @@ class Workload:
     step: Callable[[], float]  # returns the step's loss
 
 
+def digits(flatten: bool) -> tuple[TensorDataset, TensorDataset]:
+    """The shipped digits as the milestones feed them: (train, test). The LeNet's 1x8x8
+    images are standardised with the training set's mean and deviation; the MLP's 64 pixels
+    are left in [0, 1]."""
+    train, test = tiny_digits("train", flatten=flatten), tiny_digits("test", flatten=flatten)
+    if flatten:
+        return train, test
+    pixels = train.tensors[0].data
+    normalize = Normalize(float(pixels.mean()), float(pixels.std()))
+    return (
+        TensorDataset(normalize(train.tensors[0]), train.tensors[1]),
+        TensorDataset(normalize(test.tensors[0]), test.tensors[1]),
+    )
+
+
 def _digits_batch(flatten: bool) -> tuple[Tensor, Tensor]:
-    images, labels = tiny_digits("train", flatten=flatten).__getitems__(list(range(BATCH)))
+    images, labels = digits(flatten)[0].__getitems__(list(range(BATCH)))
     return images, labels
+
+
+def mlp_model(generator: Generator) -> Module:
+    """The 1986 milestone's network: 64 -> 128 sigmoid -> 10."""
+    from tinytorch.activations import Sigmoid
+    from tinytorch.layers import Linear, Sequential
+
+    g = generator
+    return Sequential(Linear(64, 128, generator=g), Sigmoid(), Linear(128, 10, generator=g))
+
+
+def lenet_model(generator: Generator) -> Module:
+    """The 1998 milestone's LeNet for 1x8x8 digits (needs tinytorch-profiling[vision])."""
+    try:
+        from tinytorch.convolutions import Conv2d, Flatten, MaxPool2d
+    except ImportError as err:
+        raise ImportError(
+            "the LeNet needs tinytorch-convolutions: pip install 'tinytorch-profiling[vision]'"
+        ) from err
+    from tinytorch.activations import ReLU
+    from tinytorch.layers import Dropout, Linear, Sequential
+
+    g = generator
+    return Sequential(
+        Conv2d(1, 16, 3, padding=1, generator=g),  # 16 x 8 x 8
+        ReLU(),
+        MaxPool2d(2),  # 16 x 4 x 4
+        Conv2d(16, 32, 3, padding=1, generator=g),  # 32 x 4 x 4
+        ReLU(),
+        MaxPool2d(2),  # 32 x 2 x 2
+        Flatten(),  # 128
+        Linear(128, 120, generator=g),
+        ReLU(),
+        Dropout(0.3, generator=g),
+        Linear(120, 84, generator=g),
+        ReLU(),
+        Linear(84, 10, generator=g),
+    )
 
 
 def _classifier_step(
@@ -68,12 +122,9 @@ def _classifier_step(
 
 def mlp() -> Workload:
     """The 1986 milestone's MLP step."""
-    from tinytorch.activations import Sigmoid
-    from tinytorch.layers import Linear, Sequential
     from tinytorch.optimizers import SGD
 
-    g = Generator(0)
-    model = Sequential(Linear(64, 128, generator=g), Sigmoid(), Linear(128, 10, generator=g))
+    model = mlp_model(Generator(0))
     optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
     x, y = _digits_batch(flatten=True)
     return Workload(
@@ -88,33 +139,9 @@ def mlp() -> Workload:
 
 def lenet() -> Workload:
     """The 1998 milestone's LeNet step (needs tinytorch-profiling[vision])."""
-    try:
-        from tinytorch.convolutions import Conv2d, Flatten, MaxPool2d
-    except ImportError as err:
-        raise ImportError(
-            "the lenet workload needs tinytorch-convolutions: "
-            "pip install 'tinytorch-profiling[vision]'"
-        ) from err
-    from tinytorch.activations import ReLU
-    from tinytorch.layers import Dropout, Linear, Sequential
     from tinytorch.optimizers import AdamW
 
-    g = Generator(0)
-    model = Sequential(
-        Conv2d(1, 16, 3, padding=1, generator=g),
-        ReLU(),
-        MaxPool2d(2),
-        Conv2d(16, 32, 3, padding=1, generator=g),
-        ReLU(),
-        MaxPool2d(2),
-        Flatten(),
-        Linear(128, 120, generator=g),
-        ReLU(),
-        Dropout(0.3, generator=g),
-        Linear(120, 84, generator=g),
-        ReLU(),
-        Linear(84, 10, generator=g),
-    )
+    model = lenet_model(Generator(0))
     optimizer = AdamW(model.parameters(), lr=2e-3, weight_decay=1e-2)
     x, y = _digits_batch(flatten=False)
     return Workload(
