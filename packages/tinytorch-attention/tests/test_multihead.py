@@ -170,31 +170,11 @@ def test_fully_padded_row_gives_the_output_bias_not_nan():
     assert np.all(x.grad.data[0] == 0)
 
 
-def _bind(module, names, tensors):
-    """Route gradcheck's private leaves into the module in place of its parameters."""
-    for name, t in zip(names, tensors, strict=True):
-        owner = module
-        *path, leaf = name.split(".")
-        for part in path:
-            owner = getattr(owner, part)
-        owner._parameters[leaf] = t
-
-
 @pytest.mark.parametrize("causal", [False, True])
 def test_gradcheck_inputs_and_every_weight(causal):
     m = make(seed=3)
-    names = [name for name, _ in m.named_parameters()]
-    params = [p for _, p in m.named_parameters()]
     x = x_of(2, 3, E, seed=4)
-
-    def fn(inp, *weights):
-        _bind(m, names, weights)
-        try:
-            return m(inp, inp, inp, is_causal=causal)[0]
-        finally:
-            _bind(m, names, params)
-
-    assert gradcheck(fn, (x, *params))
+    assert gradcheck(lambda inp: m(inp, inp, inp, is_causal=causal)[0], (x,), parameters=m)
 
 
 def test_gradcheck_cross_attention_query_key_value():

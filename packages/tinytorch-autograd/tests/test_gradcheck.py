@@ -8,6 +8,7 @@ import pytest
 
 import tinytorch.tensor as tt
 from tinytorch.autograd import gradcheck, no_grad
+from tinytorch.layers import Linear, Module, Parameter
 from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import register_gradient
 
@@ -170,3 +171,66 @@ def test_the_upstream_gradient_is_random_not_ones():
 
     with pytest.raises(AssertionError):
         gradcheck(fake_identity, [f64([1.0, 2.0, 3.0])])
+
+
+# ---- modules: their parameters are checked too ---------------------------------------------
+def _scaled_product(x, w):
+    """x * w with a wrong gradient for w (half of it): what a module's check must catch."""
+    return record("test_half_wrong_scale", x.data * w.data, (x, w))
+
+
+@register_gradient("test_half_wrong_scale")
+def _half_wrong_scale(grad, node):
+    x, w = node.inputs
+    return (grad * w.data, 0.5 * (grad * x.data).sum(axis=0))
+
+
+class _Scale(Module):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.w = Parameter(tt.tensor(np.linspace(0.5, 1.5, n), dtype=tt.float64))
+
+    def forward(self, x):
+        return _scaled_product(x, self.w)
+
+
+def test_a_modules_parameters_are_checked_and_named():
+    model = _Scale(3)
+    x = f64(np.ones((2, 3)))
+    with pytest.raises(AssertionError, match=r"gradient of parameter 'w' \(shape \(3,\)\)"):
+        gradcheck(model, [x])
+    # The same function with only the input checked passes: the wrong part is the weight's.
+    assert gradcheck(lambda x: model(x), [x])
+
+
+def test_parameters_are_restored_bit_for_bit_with_their_grad():
+    model = Linear(4, 3).to(dtype=tt.float64)
+    before = {n: p.data.copy() for n, p in model.named_parameters()}
+    marker = Tensor(np.full((3, 4), 7.0))
+    model.weight.grad = marker
+    assert gradcheck(model, [f64(np.random.default_rng(0).standard_normal((2, 4)))])
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.data, before[name])
+    assert model.weight.grad is marker
+    assert model.bias.grad is None
+
+
+def test_parameters_of_a_module_called_by_a_function():
+    model = Linear(3, 2).to(dtype=tt.float64)
+    x = f64(np.random.default_rng(1).standard_normal((4, 3)))
+    assert gradcheck(lambda x: (model(x) ** 2).sum(), [x], parameters=model)
+    assert gradcheck(lambda: (model(x.detach()) ** 2).sum(), [], parameters=model)
+
+
+def test_float32_parameters_are_refused_naming_the_fix():
+    with pytest.raises(TypeError, match=r"parameter 'weight' .* float32; .*model.to\(dtype"):
+        gradcheck(Linear(3, 2), [f64(np.ones((1, 3)))])
+
+
+def test_samples_checks_a_fixed_subset_and_still_catches_a_wrong_rule():
+    model = _Scale(50)
+    x = f64(np.ones((2, 50)))
+    with pytest.raises(AssertionError, match=r"of 5 elements checked"):
+        gradcheck(model, [x], samples=5)
+    with pytest.raises(ValueError, match="samples must be a positive int"):
+        gradcheck(model, [x], samples=0)

@@ -174,18 +174,54 @@ def test_missing_rule_names_the_package(empty_registry):
 
 def test_backward_delegates_to_the_registered_engine(empty_registry):
     calls = []
-    graph.register_backward_engine(lambda *args: calls.append(("first", args)))
-    graph.register_backward_engine(lambda *args: calls.append(("second", args)))
+
+    def engine(*args):
+        calls.append(("engine", args))
+
+    graph.register_backward_engine(engine)
+    graph.register_backward_engine(engine)  # the same function again: a re-import, allowed
     y = Tensor([1.0, 2.0], requires_grad=True) * 2
     y.backward([1, 1], retain_graph=True)
     y.backward()
-    assert [c[0] for c in calls] == ["second", "second"]
+    assert [c[0] for c in calls] == ["engine", "engine"]
     root, seed, retain = calls[0][1]
     assert root is y
     assert seed.dtype == np.float32  # the seed takes the output's dtype
     assert seed.tolist() == [1.0, 1.0]
     assert retain is True
     assert calls[1][1][1:] == (None, False)
+
+
+def test_a_second_engine_is_refused_naming_both(empty_registry):
+    def first(*args):
+        pass
+
+    def second(*args):
+        pass
+
+    graph.register_backward_engine(first)
+    with pytest.raises(
+        ValueError, match=r"engine is already registered \(.*first\); refusing .*second"
+    ):
+        graph.register_backward_engine(second)
+    assert graph.backward_engine() is first
+
+
+def test_a_failed_entry_point_is_remembered_and_raised_again(monkeypatch):
+    monkeypatch.setattr(graph, "_rules", {})
+    monkeypatch.setattr(graph, "_engine", [])
+    monkeypatch.setattr(graph, "_entry_points_loaded", False)
+    monkeypatch.setattr(graph, "_entry_point_error", [])
+
+    class Broken:
+        def load(self):
+            raise ImportError("tinytorch.autograd is broken: No module named 'numpyy'")
+
+    monkeypatch.setattr(graph, "entry_points", lambda group: [Broken()])
+    y = (Tensor([1.0], requires_grad=True) * 2).sum()
+    for _ in range(2):  # the second call must show the same real error, not "not installed"
+        with pytest.raises(ImportError, match="No module named 'numpyy'"):
+            y.backward()
 
 
 def test_backward_without_an_engine_names_the_package(empty_registry):

@@ -14,29 +14,9 @@ def x_of(*shape, seed=0):
     return Tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=True)
 
 
-def _bind(module, names, tensors):
-    """Route gradcheck's private leaves into ``module`` in place of its parameters."""
-    for name, t in zip(names, tensors, strict=True):
-        owner = module
-        *path, leaf = name.split(".")
-        for part in path:
-            owner = getattr(owner, part)
-        owner._parameters[leaf] = t
-
-
 def check_module(module, x, **kwargs):
     """gradcheck of ``module(x)`` with respect to ``x`` and every parameter."""
-    names = [name for name, _ in module.named_parameters()]
-    params = [p for _, p in module.named_parameters()]
-
-    def fn(inp, *weights):
-        _bind(module, names, weights)
-        try:
-            return module(inp, **kwargs)
-        finally:
-            _bind(module, names, params)
-
-    return gradcheck(fn, (x, *params))
+    return gradcheck(lambda inp: module(inp, **kwargs), (x,), parameters=module)
 
 
 def test_layer_norm_module_defaults():

@@ -10,12 +10,13 @@ so a disagreement beyond ``atol + rtol * |numeric|`` means a wrong rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from tinytorch.layers import Module
 from tinytorch.tensor import Tensor, graph
 
 __all__ = ["gradcheck"]
@@ -32,6 +33,9 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    *,
+    parameters: Module | Iterable[tuple[str, Tensor]] | None = None,
+    samples: int | None = None,
 ) -> bool:
     """Check the gradients backward gives ``fn`` at ``inputs`` against central differences.
 
@@ -43,34 +47,59 @@ def gradcheck(
     ``raise_exception`` is false). An input the output does not depend on must get a zero (or
     no) gradient. The caller's tensors are not modified and their ``.grad`` is left alone.
 
+    A :class:`~tinytorch.layers.Module` as ``fn`` has its parameters checked too (each must be
+    float64: ``model.to(dtype=float64)``), as does any module passed as ``parameters`` when
+    ``fn`` is a function that calls it (``lambda i, t: gpt(i, t)[1]``). Parameters are perturbed
+    in place and restored bit for bit, and their ``.grad`` is put back as it was. ``samples``
+    checks at most that many elements of each tensor, chosen by a fixed seed, for models too big
+    to check element by element.
+
     Example:
+        >>> from tinytorch.layers import Linear
         >>> from tinytorch.tensor import randn, float64
         >>> x = randn(3, 4, dtype=float64, requires_grad=True)
         >>> w = randn(4, 2, dtype=float64, requires_grad=True)
         >>> gradcheck(lambda x, w: (x @ w).exp(), [x, w])
         True
+        >>> gradcheck(Linear(4, 2).to(dtype=float64), [x])  # x, the weight and the bias
+        True
     """
     leaves = _fresh_leaves(inputs)
-    checked = [i for i, t in enumerate(leaves) if t.requires_grad]
-    if not checked:
+    targets: list[tuple[str, Tensor]] = [
+        (f"input {i}", t) for i, t in enumerate(leaves) if t.requires_grad
+    ]
+    if parameters is None and isinstance(fn, Module):
+        parameters = fn
+    named = _named_parameters(parameters)
+    targets += named
+    if not targets:
         raise ValueError("gradcheck: no input requires grad, so there is no gradient to check")
+    if samples is not None and (isinstance(samples, bool) or samples < 1):
+        raise ValueError(f"gradcheck: samples must be a positive int or None, got {samples!r}")
 
+    saved_grads = [p.grad for _, p in named]
     previous = graph.set_grad_enabled(True)
     try:
+        for _, p in named:
+            p.grad = None
         out = _call(fn, leaves)
         upstream = np.random.default_rng(_SEED).standard_normal(out.shape).astype(out.dtype)
         if out.requires_grad:
             out.backward(upstream)
-        analytic = [_gradient_or_zeros(leaves[i]) for i in checked]
+        analytic = [_gradient_or_zeros(t) for _, t in targets]
     finally:
         graph.set_grad_enabled(previous)
+        for (_, p), grad in zip(named, saved_grads, strict=True):
+            p.grad = grad
 
     # The numeric side needs forward values only: recording a graph per call would be waste.
+    picker = np.random.default_rng(_SEED + 1)
     previous = graph.set_grad_enabled(False)
     try:
-        for i, grad in zip(checked, analytic, strict=True):
-            numeric = _central_differences(fn, leaves, i, upstream, eps)
-            failure = _compare(i, grad, numeric, atol, rtol)
+        for (label, t), grad in zip(targets, analytic, strict=True):
+            where = _elements(t.data.size, samples, picker)
+            numeric = _central_differences(fn, leaves, t, where, upstream, eps)
+            failure = _compare(label, grad.reshape(-1)[where], numeric, t.shape, where, atol, rtol)
             if failure is not None:
                 if raise_exception:
                     raise AssertionError(failure)
@@ -78,6 +107,35 @@ def gradcheck(
     finally:
         graph.set_grad_enabled(previous)
     return True
+
+
+def _named_parameters(
+    parameters: Module | Iterable[tuple[str, Tensor]] | None,
+) -> list[tuple[str, Tensor]]:
+    if parameters is None:
+        return []
+    pairs = list(parameters.named_parameters() if isinstance(parameters, Module) else parameters)
+    named = []
+    for name, p in pairs:
+        if not p.requires_grad:
+            continue
+        if p.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: parameter {name!r} (shape {p.shape}) has dtype {p.dtype}; it must "
+                "be float64, or rounding swamps the finite differences "
+                "(model.to(dtype=tinytorch.tensor.float64))"
+            )
+        if not p.data.flags.c_contiguous:
+            raise ValueError(f"gradcheck: parameter {name!r} is not C-contiguous")
+        named.append((f"parameter {name!r}", p))
+    return named
+
+
+def _elements(size: int, samples: int | None, picker: np.random.Generator) -> Array:
+    """The flat indices to perturb: all of them, or ``samples`` chosen without repetition."""
+    if samples is None or samples >= size:
+        return np.arange(size)
+    return np.sort(picker.choice(size, samples, replace=False))
 
 
 def _fresh_leaves(inputs: Sequence[Tensor]) -> list[Tensor]:
@@ -119,20 +177,28 @@ def _gradient_or_zeros(leaf: Tensor) -> Array:
 
 
 def _central_differences(
-    fn: Callable[..., Tensor], leaves: list[Tensor], i: int, upstream: Array, eps: float
+    fn: Callable[..., Tensor],
+    leaves: list[Tensor],
+    target: Tensor,
+    where: Array,
+    upstream: Array,
+    eps: float,
 ) -> Array:
-    """d<upstream, fn(...)>/d(leaves[i]), element by element: two forward calls per element."""
-    flat = leaves[i].data.reshape(-1)  # a view: the data is a private contiguous copy
-    numeric = np.empty(flat.size, dtype=np.float64)
-    for k in range(flat.size):
+    """d<upstream, fn(...)>/d(target) at the flat indices ``where``: two forward calls each.
+
+    ``target`` is one of the private leaves or a module's parameter; its data is perturbed in
+    place and each element is put back exactly as it was."""
+    flat = target.data.reshape(-1)  # a view: leaves are private copies, parameters C-contiguous
+    numeric = np.empty(len(where), dtype=np.float64)
+    for n, k in enumerate(where):
         original = flat[k]
         flat[k] = original + eps
         plus = _weighted(fn, leaves, upstream)
         flat[k] = original - eps
         minus = _weighted(fn, leaves, upstream)
         flat[k] = original
-        numeric[k] = (plus - minus) / (2 * eps)
-    return numeric.reshape(leaves[i].shape)
+        numeric[n] = (plus - minus) / (2 * eps)
+    return numeric
 
 
 def _weighted(fn: Callable[..., Tensor], leaves: list[Tensor], upstream: Array) -> float:
@@ -145,23 +211,27 @@ def _weighted(fn: Callable[..., Tensor], leaves: list[Tensor], upstream: Array) 
     return float(np.sum(upstream * out.data, dtype=np.float64))
 
 
-def _compare(i: int, analytic: Array, numeric: Array, atol: float, rtol: float) -> str | None:
-    """A message describing the mismatch of input ``i``'s gradients, or None if they agree."""
-    if analytic.shape != numeric.shape:
-        return (
-            f"gradcheck: the gradient of input {i} has shape {analytic.shape}, "
-            f"the input has shape {numeric.shape}"
-        )
+def _compare(
+    label: str,
+    analytic: Array,
+    numeric: Array,
+    shape: tuple[int, ...],
+    where: Array,
+    atol: float,
+    rtol: float,
+) -> str | None:
+    """A message describing the mismatch of ``label``'s gradients at the flat indices
+    ``where``, or None if they agree."""
     bad = ~np.isclose(analytic, numeric, rtol=rtol, atol=atol)
     if not bad.any():
         return None
-    first = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
-    index = tuple(int(n) for n in first)
+    first = int(np.flatnonzero(bad)[0])
+    index = tuple(int(n) for n in np.unravel_index(int(where[first]), shape))
     with np.errstate(invalid="ignore"):  # inf - inf is nan, which is what to report
         worst = float(np.abs(analytic - numeric)[bad].max())
     return (
-        f"gradcheck: gradient of input {i} (shape {analytic.shape}) is wrong at element {index}: "
-        f"analytic {float(analytic[index])!r} vs numeric {float(numeric[index])!r} "
-        f"({int(bad.sum())} of {bad.size} elements differ by more than atol={atol} + "
+        f"gradcheck: gradient of {label} (shape {shape}) is wrong at element {index}: "
+        f"analytic {float(analytic[first])!r} vs numeric {float(numeric[first])!r} "
+        f"({int(bad.sum())} of {bad.size} elements checked differ by more than atol={atol} + "
         f"rtol={rtol} * |numeric|; largest difference {worst:.3g})"
     )

@@ -71,6 +71,7 @@ __all__ = [
     "register_gradient",
     "registered_ops",
     "set_grad_enabled",
+    "unbroadcast",
     "version_of",
 ]
 
@@ -222,6 +223,7 @@ BackwardEngine = Callable[["Tensor", "Array | None", bool], None]
 _rules: dict[str, GradientRule] = {}
 _engine: list[BackwardEngine] = []
 _entry_points_loaded = False
+_entry_point_error: list[BaseException] = []  # why loading the autograd entry point failed
 
 
 def register_gradient(op: str) -> Callable[[GradientRule], GradientRule]:
@@ -289,14 +291,22 @@ def registered_ops() -> frozenset[str]:
 
 
 def register_backward_engine(engine: BackwardEngine) -> None:
-    """Install the function ``Tensor.backward()`` delegates to (the last registration wins).
+    """Install the function ``Tensor.backward()`` delegates to.
 
-    Example (what ``tinytorch-autograd`` does on import; not run here, as it would replace the
-    installed engine)::
+    A second, different engine is refused, as a second rule for one op is: two packages that
+    both claimed backward would otherwise decide it by import order. Registering the same
+    function again (a module imported twice) is allowed.
+
+    Example (what ``tinytorch-autograd`` does on import)::
 
         from tinytorch.autograd.engine import backward
         register_backward_engine(backward)
     """
+    if _engine and _qualname(_engine[0]) != _qualname(engine):
+        raise ValueError(
+            f"a backward engine is already registered ({_qualname(_engine[0])}); "
+            f"refusing {_qualname(engine)}"
+        )
     _engine[:] = [engine]
 
 
@@ -313,12 +323,26 @@ def backward_engine() -> BackwardEngine:
 
 
 def _load_entry_points() -> None:
+    """Import what advertises itself under :data:`ENTRY_POINT_GROUP` (tinytorch-autograd), once.
+
+    Why discovery rather than ``import tinytorch.autograd`` here: autograd depends on this
+    package, so this package importing it would make the dependency circular, and a
+    tensor-only install (module 01 alone) must still work. A failed import is remembered and
+    raised again on every later call, so the second ``backward()`` shows the same real error as
+    the first, not a misleading "not installed".
+    """
     global _entry_points_loaded
+    if _entry_point_error:
+        raise _entry_point_error[0]
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
     for point in entry_points(group=ENTRY_POINT_GROUP):
-        point.load()
+        try:
+            point.load()
+        except Exception as err:
+            _entry_point_error.append(err)
+            raise
 
 
 def _qualname(fn: Callable[..., Any]) -> str:
