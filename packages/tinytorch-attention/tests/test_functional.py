@@ -4,9 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from tinytorch.attention import causal_mask, scaled_dot_product_attention
 from tinytorch.autograd import gradcheck
+from tinytorch.autograd.strategies import FAST, normal, seeds
 from tinytorch.tensor import Generator, Tensor
 
 
@@ -256,3 +260,20 @@ def test_zero_queries_give_an_empty_result():
     assert scaled_dot_product_attention(q, k, v, is_causal=True).shape == (2, 0, 5)
     empty = Tensor(np.zeros((2, 0, 4)))
     assert scaled_dot_product_attention(empty, empty, empty).shape == (2, 0, 4)
+
+
+@FAST
+@given(
+    batch=hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=2),
+    sizes=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    causal=st.booleans(),
+    seed=seeds,
+)
+def test_gradcheck_on_drawn_shapes(batch, sizes, causal, seed):
+    length, source, embed, value_embed = sizes
+    rng = np.random.default_rng(seed)
+    q = normal(rng, (*batch, length, embed))
+    k = normal(rng, (*batch, source, embed))
+    v = normal(rng, (*batch, source, value_embed))
+    assert gradcheck(lambda a, b, c: scaled_dot_product_attention(a, b, c, is_causal=causal),
+                     (q, k, v))  # fmt: skip

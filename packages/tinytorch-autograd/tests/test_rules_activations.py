@@ -4,23 +4,26 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinytorch.activations as A
 from tinytorch.autograd import gradcheck
+from tinytorch.autograd.strategies import (
+    FAST,
+    away_from_zero,
+    last_dim_shapes,
+    normal,
+    seeds,
+    shapes,
+)
 from tinytorch.tensor import Tensor
 
 RNG = np.random.default_rng(0)
-SHAPES = [(), (1,), (5,), (3, 1), (2, 3, 4)]
 
 
 def leaf(array, dtype=np.float64):
     return Tensor(np.asarray(array, dtype=dtype), requires_grad=True)
-
-
-def away_from_zero(shape):
-    # Kinked functions (relu, leaky_relu) are not differentiable at 0: keep samples off it.
-    n = RNG.standard_normal(shape)
-    return np.sign(n) * (0.1 + np.abs(n)) if shape else np.float64(0.7)
 
 
 ELEMENTWISE = {
@@ -34,10 +37,12 @@ ELEMENTWISE = {
 }
 
 
-@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", list(ELEMENTWISE))
-def test_elementwise_gradients(name, shape):
-    x = leaf(away_from_zero(shape) * 2)
+@FAST
+@given(shape=shapes, seed=seeds)
+def test_elementwise_gradients(name, shape, seed):
+    # Off zero: relu and leaky_relu have a kink there.
+    x = away_from_zero(np.random.default_rng(seed), shape, low=0.1, high=4.0)
     assert gradcheck(ELEMENTWISE[name], [x])
 
 
@@ -128,6 +133,15 @@ def test_softmax_gradients(name, shape, dim):
 
 
 @pytest.mark.parametrize("name", list(SOFTMAXES))
+@FAST
+@given(shape=last_dim_shapes, seed=seeds, data=st.data())
+def test_softmax_gradients_on_drawn_shapes_and_dims(name, shape, seed, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    x = normal(np.random.default_rng(seed), shape)
+    assert gradcheck(lambda t: SOFTMAXES[name](t, dim=dim), [x])
+
+
+@pytest.mark.parametrize("name", list(SOFTMAXES))
 def test_softmax_gradients_at_extreme_logits(name):
     x = leaf([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1.0, -1e4 - 2.0], [5e3, 5e3, -5e3]])
     assert gradcheck(lambda t: SOFTMAXES[name](t, dim=-1), [x])
@@ -192,7 +206,7 @@ def test_softmax_gradient_is_the_jacobian_product():
     ],
 )
 def test_module_gradients(module):
-    x = leaf(away_from_zero((3, 4)))
+    x = away_from_zero(RNG, (3, 4), low=0.1)
     assert gradcheck(module, [x])
 
 
@@ -200,14 +214,14 @@ def test_module_gradients(module):
     "fn", [*ELEMENTWISE.values(), A.softmax, A.log_softmax], ids=[*ELEMENTWISE, *SOFTMAXES]
 )
 def test_float32_gradients_stay_float32(fn):
-    x = leaf(away_from_zero((2, 3)), dtype=np.float32)
+    x = leaf(away_from_zero(RNG, (2, 3), low=0.1).data, dtype=np.float32)
     fn(x).backward(np.ones((2, 3), dtype=np.float32))
     assert x.grad.dtype == np.float32
     assert x.grad.shape == (2, 3)
 
 
 def test_an_input_used_by_several_activations():
-    x = leaf(away_from_zero((3, 4)))
+    x = away_from_zero(RNG, (3, 4), low=0.1)
     assert gradcheck(
         lambda t: A.sigmoid(t) * A.tanh(t) + A.log_softmax(A.gelu(t), dim=0) - A.relu(t), [x]
     )

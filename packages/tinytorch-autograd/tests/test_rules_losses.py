@@ -4,8 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinytorch.autograd import gradcheck
+from tinytorch.autograd.strategies import FAST, nonempty_shapes, normal, seeds
 from tinytorch.layers import Dropout, Linear
 from tinytorch.losses import (
     binary_cross_entropy,
@@ -29,10 +32,27 @@ def const(array, dtype=np.float64):
 
 # ---- mse_loss --------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("shape", [(), (1,), (3, 1, 4)])
-def test_mse_gradient_for_input_and_target(reduction, shape):
-    x, t = leaf(RNG.standard_normal(shape)), leaf(RNG.standard_normal(shape))
+@FAST
+@given(shape=nonempty_shapes, seed=seeds)
+def test_mse_gradient_for_input_and_target(reduction, shape, seed):
+    rng = np.random.default_rng(seed)
+    x, t = normal(rng, shape), normal(rng, shape)
     assert gradcheck(lambda a, b: mse_loss(a, b, reduction=reduction), [x, t])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@FAST
+@given(
+    batch=st.integers(1, 4), classes=st.integers(1, 5), smoothing=st.sampled_from([0.0, 0.2]),
+    seed=seeds,
+)  # fmt: skip
+def test_cross_entropy_gradient_on_drawn_sizes(reduction, batch, classes, smoothing, seed):
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.standard_normal((batch, classes)) * 2, requires_grad=True)
+    t = Tensor(rng.integers(0, classes, batch))
+    assert gradcheck(
+        lambda a: cross_entropy(a, t, reduction=reduction, label_smoothing=smoothing), [x]
+    )
 
 
 def test_mse_gradient_value():

@@ -12,61 +12,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinytorch.autograd as ag
 import tinytorch.tensor as tt
 from tinytorch.autograd import gradcheck
-from tinytorch.tensor import Tensor, graph
-
-FAST = settings(max_examples=15, deadline=None, database=None)
-
-shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
-nonempty_shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
-broadcast_pairs = hnp.mutually_broadcastable_shapes(
-    num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=3
+from tinytorch.autograd.strategies import (
+    FAST,
+    away_from_zero,
+    axis_args,
+    broadcast_pairs,
+    distinct,
+    normal,
+    positive,
+    seeds,
+    shapes,
 )
-seeds = st.integers(0, 2**32 - 1)
+from tinytorch.tensor import Tensor, graph
 
 
 def f64(values, requires_grad=True):
     return Tensor(values, dtype=tt.float64, requires_grad=requires_grad)
-
-
-def normal(rng, shape, requires_grad=True):
-    return Tensor(rng.standard_normal(shape), requires_grad=requires_grad)
-
-
-def away_from_zero(rng, shape, low=0.5, high=2.0, requires_grad=True):
-    """Values of either sign with |x| in [low, high]: no pole, no kink within eps."""
-    magnitude = rng.uniform(low, high, shape)
-    sign = rng.choice([-1.0, 1.0], shape)
-    return Tensor(magnitude * sign, requires_grad=requires_grad)
-
-
-def positive(rng, shape, low=0.5, high=2.0):
-    return Tensor(rng.uniform(low, high, shape), requires_grad=True)
-
-
-def distinct(rng, shape):
-    """Values with gaps of at least 0.1 between any two: no ties for max/min within eps."""
-    size = int(np.prod(shape, dtype=np.int64))
-    values = rng.permutation(size) * 0.1 + rng.uniform(0, 0.01, size)
-    return Tensor(values.reshape(shape), requires_grad=True)
-
-
-def axis_args(draw, ndim):
-    """An axis argument for a reduction over ``ndim`` dims: None, an int or a tuple."""
-    if ndim == 0:
-        return None
-    kind = draw(st.sampled_from(["none", "int", "tuple"]))
-    if kind == "none":
-        return None
-    if kind == "int":
-        return draw(st.integers(-ndim, ndim - 1))
-    return tuple(draw(st.sets(st.integers(0, ndim - 1), min_size=1)))
 
 
 # ---- cast ---------------------------------------------------------------------------------------

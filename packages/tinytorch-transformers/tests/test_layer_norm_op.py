@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinytorch.autograd import gradcheck
+from tinytorch.autograd.strategies import FAST, nonempty_shapes, normal, seeds
 from tinytorch.tensor import Tensor
 from tinytorch.transformers.functional import layer_norm
 
@@ -88,3 +91,19 @@ def test_shape_errors():
         layer_norm(x, 3, make(2))
     with pytest.raises(TypeError, match="layer_norm: input must be floating"):
         layer_norm(Tensor([[1, 2]]), 2)
+
+
+@FAST
+@given(
+    batch=nonempty_shapes, normalized=st.integers(1, 2), seed=seeds, affine=st.booleans(),
+)  # fmt: skip
+def test_gradcheck_on_drawn_shapes(batch, normalized, seed, affine):
+    rng = np.random.default_rng(seed)
+    trailing = tuple(int(n) for n in rng.integers(2, 4, normalized))  # >= 2: a real variance
+    x = normal(rng, batch + trailing)
+    w = normal(rng, trailing) if affine else None
+    b = normal(rng, trailing) if affine else None
+    if affine:
+        assert gradcheck(lambda a, c, d: layer_norm(a, trailing, c, d), (x, w, b))
+    else:
+        assert gradcheck(lambda a: layer_norm(a, trailing), (x,))
