@@ -16,13 +16,14 @@ Example:
 from tinytorch.autograd import rules
 from tinytorch.autograd.engine import backward, topological_order
 from tinytorch.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from tinytorch.autograd.gradcheck import gradcheck
+from tinytorch.autograd.gradcheck import checked_ops, gradcheck
 from tinytorch.tensor.graph import register_backward_engine
 
 register_backward_engine(backward)
 
 __all__ = [
     "backward",
+    "checked_ops",
     "enable_grad",
     "gradcheck",
     "is_grad_enabled",

@@ -16,14 +16,30 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tinytorch.autograd.engine import topological_order
 from tinytorch.layers import Module
 from tinytorch.tensor import Tensor, graph
 
-__all__ = ["gradcheck"]
+__all__ = ["checked_ops", "gradcheck"]
 
 Array = npt.NDArray[Any]
 
 _SEED = 0
+_checked: set[str] = set()  # ops whose rules a passing gradcheck has run, in this process
+
+
+def checked_ops() -> frozenset[str]:
+    """The ops whose gradient rules some passing :func:`gradcheck` has exercised so far in
+    this process: what a test session compares with ``graph.registered_ops()`` to find rules
+    nothing checks.
+
+    Example:
+        >>> from tinytorch.tensor import randn, float64
+        >>> _ = gradcheck(lambda x: x.exp(), [randn(2, dtype=float64, requires_grad=True)])
+        >>> "exp" in checked_ops()
+        True
+    """
+    return frozenset(_checked)
 
 
 def gradcheck(
@@ -84,6 +100,7 @@ def gradcheck(
             p.grad = None
         out = _call(fn, leaves)
         upstream = np.random.default_rng(_SEED).standard_normal(out.shape).astype(out.dtype)
+        ops = {t._node.op for t in topological_order(out) if t._node is not None}
         if out.requires_grad:
             out.backward(upstream)
         analytic = [_gradient_or_zeros(t) for _, t in targets]
@@ -106,6 +123,7 @@ def gradcheck(
                 return False
     finally:
         graph.set_grad_enabled(previous)
+    _checked.update(ops)
     return True
 
 
