@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinytorch.activations as A
+from tinytorch.activations.functional import log_softmax_array, softmax, softmax_array
 from tinytorch.tensor import Tensor, graph
 
 X = np.array([[-3.0, -1.0, -0.5, 0.0], [0.5, 1.0, 3.0, 7.5]])
@@ -287,3 +288,26 @@ def test_zero_dimensional_inputs(fn, ref, dtype):
         assert out.shape == ()
         assert out.dtype == dtype
         np.testing.assert_allclose(out.item(), ref(-1.5), rtol=1e-6)
+
+
+# ---- the one softmax kernel -------------------------------------------------------------------
+def test_softmax_array_has_two_documented_rules_for_a_fully_masked_row():
+    rows = np.array([[2.0, -np.inf, 0.0], [-np.inf, -np.inf, -np.inf]], dtype=np.float32)
+    safe = softmax_array(rows, masked_rows="zero")
+    np.testing.assert_allclose(safe[0], [1 / (1 + np.exp(-2.0)), 0.0, 1 / (1 + np.exp(2.0))])
+    assert safe[1].tolist() == [0.0, 0.0, 0.0]
+    strict = softmax_array(rows)
+    np.testing.assert_array_equal(strict[0], safe[0])
+    assert np.isnan(strict[1]).all()  # torch.softmax's rule, which the op follows
+    assert np.isnan(softmax(Tensor(rows)).data[1]).all()
+    with pytest.raises(ValueError, match="masked_rows must be 'nan' or 'zero', got 'skip'"):
+        softmax_array(rows, masked_rows="skip")
+
+
+def test_softmax_array_in_place_and_stable_at_extreme_logits():
+    scores = np.array([[1e4, 0.0, -1e4], [5e3, 5e3, -5e3]])
+    out = softmax_array(scores, out=scores, masked_rows="zero")
+    assert out is scores
+    np.testing.assert_allclose(scores, [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    assert log_softmax_array(np.array([0.0, -1e4])).tolist() == [0.0, -10000.0]
+    assert softmax_array(np.zeros((2, 0)), masked_rows="zero").shape == (2, 0)

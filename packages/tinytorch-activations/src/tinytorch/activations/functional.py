@@ -23,7 +23,17 @@ import numpy.typing as npt
 from tinytorch.activations.special import normal_cdf
 from tinytorch.tensor import Tensor, TensorLike, record
 
-__all__ = ["gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = [
+    "gelu",
+    "leaky_relu",
+    "log_softmax",
+    "log_softmax_array",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softmax_array",
+    "tanh",
+]
 
 Array = npt.NDArray[Any]
 
@@ -141,13 +151,71 @@ def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
     return record("gelu", out, (t,), approximate=approximate)
 
 
+def softmax_array(
+    data: Array, axis: int = -1, *, masked_rows: str = "nan", out: Array | None = None
+) -> Array:
+    """The one softmax kernel of TinyTorch, on a NumPy array: the op :func:`softmax`, attention,
+    and the GPT's sampling all call it.
+
+    The slice maximum is subtracted before exponentiating, so no exponent is positive and
+    nothing overflows (softmax of [1e4, 0] is [1, 0]); ``-inf`` entries (masked positions) get
+    probability 0. A slice with no finite maximum (every entry ``-inf``: a fully masked row)
+    has no distribution, and ``masked_rows`` says what it gets, as PyTorch has two rules too:
+
+    - ``"nan"`` (``torch.softmax``): NaN, so a mistake cannot pass unnoticed;
+    - ``"zero"`` (PyTorch's attention, its ``_safe_softmax``): zeros, so a query that may attend
+      to nothing (a fully padded row) reads nothing instead of poisoning the batch with NaN.
+
+    A ``+inf`` or NaN in a slice gives NaN under either rule. ``out`` may be ``data`` itself
+    (in place, what attention does with its score array) or another array of its shape.
+
+    Example:
+        >>> rows = np.array([[1.0, 1.0], [-np.inf, -np.inf]])
+        >>> softmax_array(rows, masked_rows="zero").tolist()
+        [[0.5, 0.5], [0.0, 0.0]]
+        >>> softmax_array(rows)[1].tolist()
+        [nan, nan]
+    """
+    if masked_rows not in ("nan", "zero"):
+        raise ValueError(f"softmax: masked_rows must be 'nan' or 'zero', got {masked_rows!r}")
+    with np.errstate(invalid="ignore"):  # inf - inf in a slice without a finite maximum
+        top = np.max(data, axis=axis, keepdims=True, initial=-np.inf)
+        if masked_rows == "zero":
+            # Shifting a fully masked row by 0 keeps exp(-inf) = 0 and avoids -inf - -inf.
+            np.copyto(top, 0.0, where=np.isneginf(top))
+        # asarray: a 0-d difference comes back as a NumPy scalar, which cannot take out=.
+        e = np.asarray(np.subtract(data, top, out=out))
+        np.exp(e, out=e)  # in place: attention's scores are the big array here
+        total = np.sum(e, axis=axis, keepdims=True)
+        if masked_rows == "zero":
+            np.copyto(total, 1.0, where=total == 0)
+        e /= total
+    return e
+
+
+def log_softmax_array(data: Array, axis: int = -1) -> Array:
+    """``log(softmax(data))`` along ``axis`` as ``x - max - log(sum(exp(x - max)))``: the one
+    log-softmax kernel (the op :func:`log_softmax` and the cross-entropy losses call it).
+
+    Never takes the log of a probability that underflowed: of [0, -1e4] it gives [0, -1e4],
+    not [0, -inf]. ``-inf`` entries stay ``-inf``; a fully masked slice gives NaN.
+
+    Example:
+        >>> log_softmax_array(np.array([0.0, -1e4])).tolist()
+        [0.0, -10000.0]
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):  # and log(0) of an empty slice
+        shifted = data - np.max(data, axis=axis, keepdims=True, initial=-np.inf)
+        out: Array = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return out
+
+
 def softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``: each slice along ``dim`` sums to 1.
 
-    The slice maximum is subtracted before exponentiating, so no exponent is positive and
-    nothing overflows (softmax of [1e4, 0] is [1, 0]). ``-inf`` entries (masked positions) get
-    probability 0. A slice with no finite maximum (all ``-inf``, or a ``+inf`` or NaN in it)
-    gives NaN, as in PyTorch.
+    Stable at any finite logits; ``-inf`` entries (masked positions) get probability 0; a
+    slice with no finite maximum (all ``-inf``, or a ``+inf`` or NaN in it) gives NaN, as in
+    PyTorch (see :func:`softmax_array`, the kernel, for attention's other rule).
 
     Example:
         >>> softmax(Tensor([[1.0, 1.0], [0.0, -float("inf")]]), dim=-1)
@@ -156,12 +224,7 @@ def softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """
     t, data = _floating(x)
     axis = _axis("softmax", dim, t.ndim)
-    with np.errstate(invalid="ignore"):  # inf - inf in a slice without a finite maximum
-        # asarray: a 0-d difference comes back as a NumPy scalar, which cannot take out=.
-        e = np.asarray(data - np.max(data, axis=axis, keepdims=True, initial=-np.inf))
-        np.exp(e, out=e)  # in place: softmax over attention scores is the big array here
-        e /= np.sum(e, axis=axis, keepdims=True)
-    return record("softmax", e, (t,), dim=axis)
+    return record("softmax", softmax_array(data, axis), (t,), dim=axis)
 
 
 def log_softmax(x: TensorLike, dim: int = -1) -> Tensor:
@@ -176,7 +239,4 @@ def log_softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """
     t, data = _floating(x)
     axis = _axis("log_softmax", dim, t.ndim)
-    with np.errstate(invalid="ignore", divide="ignore"):  # and log(0) of an empty slice
-        shifted = data - np.max(data, axis=axis, keepdims=True, initial=-np.inf)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return record("log_softmax", out, (t,), dim=axis)
+    return record("log_softmax", log_softmax_array(data, axis), (t,), dim=axis)
