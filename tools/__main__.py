@@ -12,6 +12,15 @@ from tools.graph import ToolError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _names_or_track(p: argparse.ArgumentParser, names_help: str) -> None:
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument(
+        "--track",
+        help="the modules of this track that have a package (the module graph's list)",
+    )
+    group.add_argument("names", nargs="*", default=[], metavar="NAME", help=names_help)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools", description="The TinyTorch workspace's own commands."
@@ -20,14 +29,17 @@ def _parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=ROOT, help="workspace root (default: this checkout)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("check", help="hold packages, imports, tox.ini and milestones to the graph")
+    sub.add_parser(
+        "check", help="hold packages, imports, tox.toml, README and milestones to the graph"
+    )
+    sub.add_parser("sync", help="rewrite the README's generated tables from the module graph")
 
     p = sub.add_parser(
         "install",
         help="install module packages from packages/ (--no-deps) into this interpreter, exactly",
     )
     p.add_argument("--with-deps", action="store_true", help="add their declared siblings")
-    p.add_argument("names", nargs="+", metavar="NAME", help="module names, e.g. tensor")
+    _names_or_track(p, "module names, e.g. tensor")
 
     p = sub.add_parser(
         "test", help="pytest over packages' tests/ and their doctests; pytest args after --"
@@ -39,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="fail if MODULE cannot be imported, if a test skips naming it, or if none imports it",
     )
-    p.add_argument("names", nargs="+", metavar="NAME")
+    _names_or_track(p, "module names, e.g. tensor")
 
     p = sub.add_parser(
         "milestones",
@@ -116,10 +128,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: only `test` takes arguments after --, not {args.command!r}", file=sys.stderr)
         return 2
     try:
-        if args.command == "check":
-            from tools import check
+        if args.command in ("check", "sync"):
+            from tools import check, readme
 
-            return check.run(root)
+            return check.run(root) if args.command == "check" else readme.sync(root)
+        if args.command in ("install", "test") and args.track is not None:
+            from tools.graph import Graph
+            from tools.workspace import track_modules
+
+            args.names = track_modules(root, Graph.load(root), args.track)
+            if not args.names:
+                raise ToolError(f"track {args.track!r} has no module package in packages/")
         if args.command in ("install", "dev-install"):
             from tools import install
 

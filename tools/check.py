@@ -7,11 +7,12 @@ a. every module package declares exactly the graph's direct dependencies (extras
 b. every ``tinytorch.*`` import in its source (and tests, benchmarks) is of itself or of a module it
    depends on; an extra's modules only where a failed import cannot break it (a function, a
    ``try/except ImportError``, ``if TYPE_CHECKING``);
-c. tox.ini has one env per package present and no other per-package env, and its ``[tracks]``
-   lists are exactly each track's packages present; each track's env runs its milestones,
-   ``--quick`` but for the track holding every module, which runs them in full; the ``oracle``
-   env installs and tests every package present with ``--require torch``, torch pinned with
-   ``==`` in its deps and installed by pip (``runner = virtualenv``); env_list runs every env;
+c. tox.toml's env_list has one env per package present and no other per-package env; each track's
+   env installs and tests ``--track NAME`` (the graph's list: tox keeps no copy) and runs its
+   milestones, ``--quick`` but for the track holding every module, which runs them in full; the
+   ``oracle`` env installs and tests every package with ``--require torch``, torch pinned with
+   ``==`` in its deps and installed by pip (``runner = "virtualenv"``); env_list runs every env;
+   the README's tracks table is the one ``python -m tools sync`` writes from the graph;
 d. every milestone pins, with ``==``, workspace packages at versions that exist, closed under
    dependencies, and imports only what it pins;
 e. no package ships ``src/tinytorch/__init__.py`` (``tinytorch`` is a PEP 420 namespace), and each
@@ -26,13 +27,15 @@ h. no two packages require versions of a sibling that no single version can meet
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tools.git import Git
-from tools.graph import DIST_PREFIX, Graph, Module, ToolError
+from tools.graph import DIST_PREFIX, Graph, Module, ToolError, load_toml
 from tools.imports import ImportRef, tinytorch_imports
-from tools.toxini import ToxConfig
+from tools.readme import README, stale_tracks_table
 from tools.versions import (
     RELEASES_FILE,
     VersionSource,
@@ -51,12 +54,78 @@ from tools.workspace import (
     package_dirs,
     parse_version,
     read_package,
+    track_modules,
     workspace_packages,
 )
 
 RUNTIME_NON_SIBLINGS = {"numpy"}
+TOX_FILE = "tox.toml"
 ORACLE_ENV = "oracle"
 ORACLE = "torch"
+
+
+@dataclass(frozen=True)
+class ToxConfig:
+    """What the check reads of ``tox.toml`` (tox's own TOML format, read with ``tomllib``).
+
+    ``env_list`` is what a bare ``tox`` runs; ``tables`` the ``[env.NAME]`` tables. An env's
+    setting is its table's value, else ``[env_run_base]``'s, as tox takes it.
+
+    >>> tox = ToxConfig(Path("tox.toml"), {"env_run_base": {"deps": ["pytest"]}}, [], {
+    ...     "x": {"deps": [{"replace": "ref", "of": ["env_run_base", "deps"]}, "torch==2"],
+    ...           "commands": [["python", "-m", "tools", "test", "--track", "t", "--",
+    ...                         {"replace": "posargs"}]]}})
+    >>> tox.setting("x", "deps"), tox.runs("x", "commands", "test")
+    (['pytest', 'torch==2'], [['--track', 't']])
+    """
+
+    path: Path
+    data: Mapping[str, Any]
+    env_list: list[str]
+    tables: Mapping[str, Mapping[str, Any]]
+
+    @classmethod
+    def read(cls, path: Path) -> ToxConfig:
+        """Parse ``path``; ToolError naming it when it is missing or not tox's TOML shape."""
+        data = load_toml(path)
+        env_list, tables = data.get("env_list", []), data.get("env", {})
+        if not isinstance(env_list, list) or not all(isinstance(e, str) for e in env_list):
+            raise ToolError(f"{path}: env_list must be a list of env names")
+        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+            raise ToolError(f"{path}: [env] must hold one table per env")
+        return cls(path, data, env_list, tables)
+
+    def _raw(self, env: str, key: str) -> Any:
+        table = self.tables.get(env, {})
+        return table[key] if key in table else self.data.get("env_run_base", {}).get(key, [])
+
+    def _words(self, value: Any) -> list[str]:
+        """A value as its words: ``ref``s resolved (one level), other replacements ``{kind}``."""
+        if isinstance(value, list):
+            return [word for item in value for word in self._words(item)]
+        if not isinstance(value, dict):
+            return [str(value)]
+        if value.get("replace") == "ref" and isinstance(value.get("of"), list):
+            target: Any = self.data
+            for part in value["of"]:
+                target = target.get(part, []) if isinstance(target, dict) else []
+            return self._words(target)
+        return [f"{{{value.get('replace')}}}"]
+
+    def setting(self, env: str, key: str) -> list[str]:
+        """The words of ``key`` in ``env`` (a deps list, or ``runner``'s one word)."""
+        return self._words(self._raw(env, key))
+
+    def runs(self, env: str, key: str, command: str) -> list[list[str]]:
+        """The arguments before ``--`` of each ``python -m tools COMMAND ...`` that ``key`` runs."""
+        prefix = ["python", "-m", "tools", *command.split()]
+        out = []
+        raw = self._raw(env, key)
+        for words in (self._words(c) for c in (raw if isinstance(raw, list) else [])):
+            if words[: len(prefix)] == prefix:
+                rest = words[len(prefix) :]
+                out.append(rest[: rest.index("--")] if "--" in rest else rest)
+        return out
 
 
 @dataclass(frozen=True, order=True)
@@ -101,6 +170,7 @@ class Checker:
         for path in package_dirs(self.root):
             self.check_package_dir(path)
         self.check_tox()
+        self.check_readme()
         for milestone in milestones(self.root):
             self.check_milestone(milestone)
         self.check_releases()
@@ -273,14 +343,14 @@ class Checker:
     def check_meta_package(self, track: str, path: Path) -> None:
         """(f) A track's meta package: no code; depends on exactly the track's packages present.
 
-        Like tox.ini's ``[tracks]``, it lists the modules of its track that exist in packages/:
-        a module not written yet cannot be a dependency of anything that gets installed.
+        Like the track's tox env (``--track``), it holds the modules of its track that exist in
+        packages/: a module not written yet cannot be a dependency of anything installed.
         """
         package = self._read(path)
         if package is not None:
-            members = self.graph.track(track)
-            expected = {DIST_PREFIX + m for m in members if m in self.present}
-            absent = {DIST_PREFIX + m for m in members if m not in self.present}
+            members = track_modules(self.root, self.graph, track)  # what `--track` installs
+            expected = {DIST_PREFIX + m for m in members}
+            absent = {DIST_PREFIX + m for m in self.graph.track(track)} - expected
             for req in package.dependencies:
                 if req.name in absent:
                     self.report(
@@ -300,139 +370,105 @@ class Checker:
         if _carries_code(path):
             self.report(path, f"the meta package of track {track!r} must carry no code")
 
-    # -- tox.ini ----------------------------------------------------------------------------
+    # -- tox.toml ---------------------------------------------------------------------------
 
     def check_tox(self) -> None:
-        """(c) per-package envs, the [tracks] lists and env_list, against the packages present."""
-        path = self.root / "tox.ini"
+        """(c) per-package envs, the track envs, the oracle and env_list against the graph."""
+        path = self.root / TOX_FILE
         try:
             tox = ToxConfig.read(path)
         except ToolError as e:
             self.report(path, _without_path(e, path))
             return
-        module_envs = {e for e in tox.envs if e in self.graph}
+        module_envs = {e for e in tox.env_list if e in self.graph}
         for name in self.graph.ordered(module_envs - self.present.keys()):
             self.report(
-                path,
-                f"env {name!r} tests packages/{DIST_PREFIX}{name}, which does not exist",
+                path, f"env {name!r} tests packages/{DIST_PREFIX}{name}, which does not exist"
             )
         for name in self.graph.ordered(self.present.keys() - module_envs):
-            self.report(path, f"no env {name!r} for packages/{DIST_PREFIX}{name}")
+            self.report(path, f"no env {name!r} in env_list for packages/{DIST_PREFIX}{name}")
         for name in self.graph.ordered(module_envs):
-            self._expect_commands(
-                tox,
-                name,
-                [
-                    ("commands_pre", "tools install --with-deps {env_name}"),
-                    ("commands", "tools test {env_name}"),
-                ],
-            )
+            self._expect(tox, name, "commands_pre", "install --with-deps {env_name}")
+            self._expect(tox, name, "commands", "test {env_name}")
         for track in self.graph.tracks:
-            self._check_track(tox, track)
+            if track not in tox.tables:
+                self.report(path, f"no [env.{track}] table for the track")
+                continue
+            # The track holding every module runs each milestone in full, so that CI holds the
+            # README's claims; the others run the short versions.
+            quick = "" if self._is_complete(track) else "--quick "
+            self._expect(tox, track, "commands_pre", f"install --track {track}")
+            self._expect(tox, track, "commands", f"test --track {track}")
+            self._expect(tox, track, "commands", f"milestones {quick}--track {track}")
         self._check_oracle(tox)
-        for extra in sorted(tox.tracks.keys() - set(self.graph.tracks)):
-            self.report(path, f"[tracks] {extra} is not a track of the graph ({self.graph.tracks})")
-        listed = set(tox.env_list)
-        for env in tox.envs:
-            if env not in listed:
-                self.report(path, f"env {env!r} is not in env_list, so a bare `tox` skips it")
+        for env in sorted(tox.tables.keys() - set(tox.env_list)):
+            self.report(path, f"env {env!r} is not in env_list, so a bare `tox` skips it")
         for env in tox.env_list:
-            if env not in tox.envs:
-                self.report(path, f"env_list names {env!r}, which no [testenv:...] section defines")
+            if env not in tox.tables and env not in self.graph:
+                self.report(
+                    path, f"env_list names {env!r}, which is neither a module nor an [env] table"
+                )
 
-    def _check_track(self, tox: ToxConfig, track: str) -> None:
-        path = tox.path
-        if track not in tox.tracks:
-            self.report(path, f"[tracks] has no list for track {track!r}")
-            return
-        listed = tox.tracks[track]
-        members = self.graph.track(track)
-        for name in sorted({n for n in listed if listed.count(n) > 1}):
-            self.report(path, f"[tracks] {track} lists {name!r} twice")
-        for name in listed:
-            if name not in self.graph:
-                self.report(path, f"[tracks] {track} lists {name!r}, which is not a module")
-            elif name not in members:
-                self.report(path, f"[tracks] {track} lists {name!r}, which is not in that track")
-            elif name not in self.present:
-                self.report(
-                    path,
-                    f"[tracks] {track} lists {name!r}, "
-                    f"but packages/{DIST_PREFIX}{name} does not exist",
-                )
-        for name in members:
-            if name in self.present and name not in listed:
-                self.report(
-                    path,
-                    f"[tracks] {track} does not list {name!r}, "
-                    "a package of that track in packages/",
-                )
-        if track not in tox.envs:
-            self.report(path, f"no env {track!r} for the track")
-            return
-        listing = f"{{[tracks]{track}}}"
-        # The track holding every module runs each milestone in full, so that CI holds the
-        # README's claims; the others run the short versions.
-        complete = set(members) == set(self.graph.modules)
-        quick = "" if complete else "--quick "
-        self._expect_commands(
-            tox,
-            track,
-            [
-                ("commands_pre", f"tools install {listing}"),
-                ("commands", f"tools test {listing}"),
-                ("commands", f"tools milestones {quick}--track {track}"),
-            ],
+    def _is_complete(self, track: str) -> bool:
+        """Whether ``track`` is a track holding every module of the graph."""
+        return track in self.graph.tracks and len(self.graph.track(track)) == len(
+            self.graph.modules
         )
 
     def _check_oracle(self, tox: ToxConfig) -> None:
         """The env with PyTorch: every package present, its tests unable to skip the oracle."""
         env, path = ORACLE_ENV, tox.path
-        if env not in tox.envs:
+        if env not in tox.tables:
             self.report(
                 path,
                 f"no env {env!r}: one env installs {ORACLE} and runs every package's tests with "
                 f"`python -m tools test --require {ORACLE}`, so that its oracle tests run",
             )
             return
-        settings = tox.settings[env]
-        present = set(self.present)
         for key, command in (
-            ("commands_pre", "tools install"),
-            ("commands", f"tools test --require {ORACLE}"),
+            ("commands_pre", "install"),
+            ("commands", f"test --require {ORACLE}"),
         ):
-            runs = [
-                tox.substitute_tracks(line).split()
-                for line in settings[key].splitlines()
-                if line.strip().startswith(f"python -m {command} ")
-            ]
+            runs = tox.runs(env, key, command)
             if not runs:
-                self.report(path, f"env {env!r} does not run `python -m {command} ...` in {key}")
-            for words in runs:
-                words = words[: words.index("--")] if "--" in words else words  # pytest's args
-                named = set(words[len(f"python -m {command}".split()) :])
-                if named != present:
-                    missing = ", ".join(self.graph.ordered(present - named)) or "none"
-                    extra = ", ".join(sorted(named - present)) or "none"
+                self.report(
+                    path, f"env {env!r} does not run `python -m tools {command} ...` in {key}"
+                )
+            for named in runs:
+                if len(named) == 2 and named[0] == "--track" and self._is_complete(named[1]):
+                    continue
+                if set(named) != set(self.present):
                     self.report(
                         path,
-                        f"env {env!r}: `python -m {command}` must name every package present "
-                        f"(missing: {missing}; not packages: {extra})",
+                        f"env {env!r}: `python -m tools {command}` must name every package "
+                        f"present, or `--track` a track holding every module (it names: "
+                        f"{' '.join(named) or 'nothing'})",
                     )
-        pins = [d.strip() for d in settings["deps"].splitlines() if d.strip()]
-        if not any(p.startswith(f"{ORACLE}==") for p in pins):
+        if not any(d.startswith(f"{ORACLE}==") for d in tox.setting(env, "deps")):
             self.report(path, f"env {env!r} does not pin {ORACLE} with == in its deps")
-        if settings["runner"].strip() != "virtualenv":
+        if tox.setting(env, "runner") != ["virtualenv"]:
             self.report(
                 path,
-                f"env {env!r} must set `runner = virtualenv`: pip installs {ORACLE} from the "
+                f'env {env!r} must set `runner = "virtualenv"`: pip installs {ORACLE} from the '
                 "machine's CPU build, where uv would download a CUDA build",
             )
 
-    def _expect_commands(self, tox: ToxConfig, env: str, expected: list[tuple[str, str]]) -> None:
-        for key, command in expected:
-            if f"python -m {command}" not in tox.settings[env][key]:
-                self.report(tox.path, f"env {env!r} does not run `python -m {command}` in {key}")
+    def _expect(self, tox: ToxConfig, env: str, key: str, command: str) -> None:
+        """Report unless ``env`` runs exactly ``python -m tools COMMAND`` (pytest's args after
+        ``--`` aside) in ``key``."""
+        if [] not in tox.runs(env, key, command):
+            self.report(tox.path, f"env {env!r} does not run `python -m tools {command}` in {key}")
+
+    # -- README.md --------------------------------------------------------------------------
+
+    def check_readme(self) -> None:
+        """The README's tracks table is what ``python -m tools sync`` writes from the graph."""
+        try:
+            problem = stale_tracks_table(self.root, self.graph)
+        except ToolError as e:
+            problem = _without_path(e, self.root / README)
+        if problem:
+            self.report(self.root / README, problem)
 
     # -- milestones -------------------------------------------------------------------------
 
@@ -685,7 +721,7 @@ def run(root: Path) -> int:
         return 1
     print(
         f"graph check passed: {len(checker.present)} module packages "
-        f"({', '.join(checker.present)}), {len(milestones(root))} milestones and tox.ini "
-        f"agree with the {len(checker.graph.modules)}-module graph"
+        f"({', '.join(checker.present)}), {len(milestones(root))} milestones, tox.toml and "
+        f"the README agree with the {len(checker.graph.modules)}-module graph"
     )
     return 0

@@ -6,6 +6,13 @@ siblings come along is decided here, from the packages' own declarations. After 
 probe in a fresh isolated interpreter proves the environment: every installed TinyTorch
 distribution's sibling requirements are met by what is installed, every installed module imports
 from outside the source tree, and every other module is absent.
+
+Kept instead of a uv workspace: ``uv sync --package X`` gives X its siblings from the workspace
+but proves nothing of the result (no other module shown absent, no import shown to come from
+site-packages), and cannot install the older release that a milestone pins. It would also need
+``[tool.uv.sources]`` naming each sibling in every pyproject, a second copy of the dependency
+lists that the check holds to the graph, while ``uv build --all-packages`` rebuilds every wheel
+that the source-hash cache here builds once.
 """
 
 from __future__ import annotations
@@ -32,7 +39,6 @@ from tools.workspace import (
     module_package,
     module_packages,
     normalize,
-    satisfies,
     sibling_closure,
 )
 
@@ -456,7 +462,7 @@ def _unmet_requirements(dists: dict[str, dict[str, Any]]) -> list[str]:
             have = dists.get(req.name)
             if have is None:
                 problems.append(f"{name} requires {text}, which is not installed")
-            elif not satisfies(have["version"], req.specifier):
+            elif not req.admits(have["version"]):
                 problems.append(f"{name} requires {text}, but {have['version']} is installed")
             else:
                 print(f"  {name}: {text} met by {have['version']}")

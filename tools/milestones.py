@@ -30,6 +30,7 @@ from tools.workspace import (
     milestones,
     normalize,
     read_package,
+    track_milestones,
 )
 
 
@@ -93,8 +94,7 @@ def run_installed(
     if names:
         chosen = [find_milestone(root, n) for n in names]
     elif track is not None:
-        members = set(graph.track(track))
-        chosen = [m for m in milestones(root) if set(m.pinned_modules(graph)) <= members]
+        chosen = track_milestones(root, graph, track)
     else:
         chosen = milestones(root)
     here = _installed() if installed is None else installed

@@ -43,7 +43,7 @@ KINDS = ("major", "minor", "patch")
 
 def next_version(version: str, kind: str) -> str:
     """``version`` after a ``major``, ``minor`` or ``patch`` bump (X.Y.Z)."""
-    parts = (*parse_version(version), 0, 0)[:3]
+    parts = (*parse_version(version).release, 0, 0)[:3]
     major, minor, patch = parts
     if kind == "major":
         return f"{major + 1}.0.0"
@@ -56,7 +56,7 @@ def next_version(version: str, kind: str) -> str:
 
 def compatible_range(version: str) -> str:
     """``>=version,<`` the next version that may break its API: ``0.(Y+1)`` below 1.0, else X+1."""
-    major, minor = (*parse_version(version), 0)[:2]
+    major, minor = (*parse_version(version).release, 0)[:2]
     upper = f"0.{minor + 1}" if major == 0 else f"{major + 1}"
     return f">={version},<{upper}"
 

@@ -97,8 +97,8 @@ def _third_party(packages: list[Package]) -> list[str]:
         for req in package.dependencies:
             if not req.is_sibling and not req.marker:
                 specs.setdefault(req.name, [])
-                if req.specifier and req.specifier not in specs[req.name]:
-                    specs[req.name].append(req.specifier)
+                if req.specifier and str(req.specifier) not in specs[req.name]:
+                    specs[req.name].append(str(req.specifier))
     return [name + ",".join(s) for name, s in sorted(specs.items())]
 
 

@@ -1,150 +1,100 @@
 """What the workspace holds on disk: packages, their pyproject metadata, milestones and their pins.
 
-Also the small subset of PEP 440/508 the workspace uses (``name[extra]>=X.Y.Z,<X.Y; marker``), so
-that the tools need nothing outside the standard library.
+Requirements and versions are PEP 508/440 as ``packaging`` reads them (the library pip and tox
+use), so that the tools agree with the installers on what a range admits. A bare Python that has
+pip, but not ``packaging``, uses the copy pip vendors, as :func:`tools.graph._toml` does for TOML.
 """
 
 from __future__ import annotations
 
-import re
+import importlib.util
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools.graph import DIST_PREFIX, Graph, ToolError, load_toml
 
-_REQUIREMENT = re.compile(
-    r"""^\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*
-    (?:\[(?P<extras>[^\]]*)\])?\s*
-    \(?(?P<spec>[^;()]*?)\)?\s*
-    (?:;(?P<marker>.*))?$""",
-    re.VERBOSE,
-)
-_CLAUSE = re.compile(r"^(===|==|!=|>=|<=|~=|>|<)\s*([0-9][0-9.]*(?:\.\*)?)$")
-_VERSION = re.compile(r"^[0-9]+(?:\.[0-9]+)*$")
+if TYPE_CHECKING or importlib.util.find_spec("packaging") is not None:
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as Pep508
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+else:  # pragma: no cover - a bare interpreter with pip
+    from pip._vendor.packaging.requirements import InvalidRequirement
+    from pip._vendor.packaging.requirements import Requirement as Pep508
+    from pip._vendor.packaging.specifiers import SpecifierSet
+    from pip._vendor.packaging.utils import canonicalize_name
+    from pip._vendor.packaging.version import Version
 
 
 def normalize(name: str) -> str:
     """A distribution name in PEP 503 normal form: ``Tinytorch_Tensor`` -> ``tinytorch-tensor``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))
 
 
-def parse_version(text: str) -> tuple[int, ...]:
-    """A release version as a tuple of ints; the workspace uses no pre- or post-releases.
+def parse_version(text: str) -> Version:
+    """A package's version: a plain release ``X.Y.Z`` (the workspace makes no pre-, post- or
+    dev releases, and ``bump`` counts in release numbers); ValueError for anything else.
 
     >>> parse_version("0.10.2") > parse_version("0.9")
     True
     """
-    if not _VERSION.match(text.strip()):
-        raise ValueError(f"version {text!r} is not of the form X.Y.Z")
-    return tuple(int(part) for part in text.strip().split("."))
+    version = Version(text)  # InvalidVersion, a ValueError, when it is no PEP 440 version
+    if text.strip() != ".".join(map(str, version.release)):
+        raise ValueError(f"version {text!r} is not a release of the form X.Y.Z")
+    return version
 
 
-def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    width = max(len(a), len(b))
-    return a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
-
-
-def satisfies(version: str, specifier: str) -> bool:
-    """Whether ``version`` meets every clause of ``specifier`` (==, !=, >=, <=, >, <, ~=, ==X.*).
-
-    >>> satisfies("0.1.3", ">=0.1.0,<0.2")
-    True
-    >>> satisfies("0.2.0", ">=0.1.0,<0.2")
-    False
-    """
-    have = parse_version(version)
-    for raw in specifier.split(","):
-        clause = raw.strip()
-        if not clause:
-            continue
-        match = _CLAUSE.match(clause)
-        if not match:
-            raise ValueError(f"version specifier {clause!r} is not one the workspace supports")
-        op, text = match.groups()
-        if text.endswith(".*"):
-            prefix = parse_version(text[:-2])
-            same = (have + (0,) * len(prefix))[: len(prefix)] == prefix
-            if op not in ("==", "!="):
-                raise ValueError(f"version specifier {clause!r}: a wildcard needs == or !=")
-            ok = same if op == "==" else not same
-        elif op == "~=":
-            want = parse_version(text)
-            if len(want) < 2:
-                raise ValueError(f"version specifier {clause!r}: ~= needs at least X.Y")
-            left, right = _padded(have, want)
-            ok = left >= right and have[: len(want) - 1] == want[:-1]
-        else:
-            left, right = _padded(have, parse_version(text))
-            ok = {
-                "==": left == right,
-                "===": version.strip() == text,
-                "!=": left != right,
-                ">=": left >= right,
-                "<=": left <= right,
-                ">": left > right,
-                "<": left < right,
-            }[op]
-        if not ok:
-            return False
-    return True
-
-
-def compatible(*specifiers: str) -> bool:
+def compatible(*specifiers: SpecifierSet) -> bool:
     """Whether some version meets every one of ``specifiers`` at once.
 
     The versions meeting a specifier form intervals whose ends are versions it names, so it is
     enough to try each named version, a version just above each, and 0.
 
-    >>> compatible(">=0.1.0,<0.2", ">=0.1.3")
+    >>> compatible(SpecifierSet(">=0.1.0,<0.2"), SpecifierSet(">=0.1.3"))
     True
-    >>> compatible(">=0.1.0,<0.2", ">=0.2.0,<0.3")
+    >>> compatible(SpecifierSet(">=0.1.0,<0.2"), SpecifierSet(">=0.2.0,<0.3"))
     False
     """
-    named: set[tuple[int, ...]] = {(0,)}
-    for specifier in specifiers:
-        for clause in filter(None, (c.strip() for c in specifier.split(","))):
-            match = _CLAUSE.match(clause)
-            if not match:
-                raise ValueError(f"version specifier {clause!r} is not one the workspace supports")
-            text = match[2][:-2] if match[2].endswith(".*") else match[2]
-            named.add(parse_version(text))
+    named = {(0,)} | {
+        Version(clause.version.removesuffix(".*")).release for s in specifiers for clause in s
+    }
     depth = max(len(v) for v in named) + 1
-    candidates = set(named) | {v + (0,) * (depth - len(v) - 1) + (1,) for v in named}
-    return any(
-        all(satisfies(".".join(map(str, v)), s) for s in specifiers) for v in sorted(candidates)
-    )
+    above = {v + (0,) * (depth - len(v) - 1) + (1,) for v in named}
+    candidates = [Version(".".join(map(str, v))) for v in sorted(named | above)]
+    return any(all(s.contains(v, prereleases=True) for s in specifiers) for v in candidates)
 
 
 @dataclass(frozen=True)
 class Requirement:
-    """One dependency line: a normalized name, extras, a specifier (no spaces) and a marker.
+    """One dependency line as ``packaging`` parses it, its name normalized, its text kept.
 
     >>> r = Requirement.parse("tinytorch-losses[fast] >= 0.1.0, <0.2")
-    >>> r.name, r.extras, r.specifier
-    ('tinytorch-losses', ('fast',), '>=0.1.0,<0.2')
+    >>> r.name, r.extras, r.admits("0.1.9"), r.admits("0.2.0")
+    ('tinytorch-losses', ('fast',), True, False)
     """
 
     name: str
     extras: tuple[str, ...]
-    specifier: str
+    specifier: SpecifierSet
     marker: str
     text: str
 
     @classmethod
     def parse(cls, text: str) -> Requirement:
-        """Parse one requirement string; ``ValueError`` when it is not one."""
-        match = _REQUIREMENT.match(text)
-        if not match or "@" in (match["spec"] or ""):
-            raise ValueError(f"cannot parse requirement {text!r}")
-        spec = re.sub(r"\s+", "", match["spec"] or "")
-        for clause in filter(None, spec.split(",")):
-            if not _CLAUSE.match(clause):
-                raise ValueError(f"requirement {text!r}: unsupported specifier {clause!r}")
-        extras = tuple(e.strip() for e in (match["extras"] or "").split(",") if e.strip())
-        marker = (match["marker"] or "").strip()
-        return cls(normalize(match["name"]), extras, spec, marker, text.strip())
+        """Parse one requirement string; ``ValueError`` when it is not one (or is a URL)."""
+        try:
+            req = Pep508(text)
+        except InvalidRequirement as e:
+            raise ValueError(f"cannot parse requirement {text!r}: {e}") from e
+        if req.url:
+            raise ValueError(f"cannot parse requirement {text!r}: a URL is no version range")
+        marker = str(req.marker) if req.marker else ""
+        return cls(
+            normalize(req.name), tuple(sorted(req.extras)), req.specifier, marker, text.strip()
+        )
 
     @property
     def is_sibling(self) -> bool:
@@ -153,12 +103,14 @@ class Requirement:
 
     def admits(self, version: str) -> bool:
         """Whether ``version`` satisfies this requirement's specifier."""
-        return satisfies(version, self.specifier)
+        return self.specifier.contains(version, prereleases=True)
 
     def pinned(self) -> str | None:
         """The version of an exact ``==X.Y.Z`` pin, else None."""
-        match = re.fullmatch(r"==([0-9]+(?:\.[0-9]+)*)", self.specifier)
-        return match[1] if match else None
+        clauses = list(self.specifier)
+        if len(clauses) == 1 and clauses[0].operator == "==" and "*" not in clauses[0].version:
+            return clauses[0].version
+        return None
 
 
 @dataclass(frozen=True)
@@ -263,6 +215,16 @@ def module_packages(root: Path, graph: Graph) -> dict[str, Path]:
     return {name: found[name] for name in graph.ordered(found)}
 
 
+def track_modules(root: Path, graph: Graph, track: str) -> list[str]:
+    """The modules of ``track`` (the graph's one list) that have a package here, in graph order.
+
+    What the track's tox env installs and tests (``--track``) and what its meta package must
+    depend on: a module not written yet cannot be a dependency of anything installed.
+    """
+    present = module_packages(root, graph)
+    return [m for m in graph.track(track) if m in present]
+
+
 def meta_packages(root: Path, graph: Graph) -> dict[str, Path]:
     """The track meta packages present, ``packages/tinytorch-<track>``, by track, in graph order."""
     return {
@@ -350,6 +312,12 @@ def milestones(root: Path) -> list[Milestone]:
         for p in sorted(base.iterdir())
         if p.is_dir() and not p.name.startswith((".", "_"))
     ]
+
+
+def track_milestones(root: Path, graph: Graph, track: str) -> list[Milestone]:
+    """The milestones of ``track``: those whose pins are all modules of the track."""
+    members = set(graph.track(track))
+    return [m for m in milestones(root) if set(m.pinned_modules(graph)) <= members]
 
 
 def find_milestone(root: Path, name: str) -> Milestone:

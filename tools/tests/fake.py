@@ -1,4 +1,4 @@
-"""A small, clean fake workspace: a five-module graph, four packages, tox.ini, a milestone.
+"""A small, clean fake workspace: a five-module graph, four packages, tox.toml, a milestone.
 
 Graph: tensor <- layers <- conv (vision), layers <- attn (language), layers <- prof (vision) with
 the extra ``vision`` = conv. Packages present: tensor, layers, conv, prof (attn is absent).
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+
+from tools.graph import Graph
+from tools.readme import BEGIN, END, tracks_table
 
 # (name, depends, tracks, extras) of each module, numbered in this order.
 GRAPH = [
@@ -36,44 +39,63 @@ def graph_pyproject(modules: list[tuple[str, list[str], list[str], dict[str, lis
 ROOT_PYPROJECT = graph_pyproject(GRAPH)
 
 
-def tox_ini(packages: list[str], tracks: dict[str, list[str]], *, lint: bool) -> str:
-    """A tox.ini as the workspace's: an env per package, one per track, the oracle env over
-    every package, optionally ``lint``."""
-    envs = "{" + ",".join(packages) + "}"
-    listed = ["lint"] * lint + [envs, *tracks, "oracle"]
-    text = "[tox]\nenv_list =\n" + "".join(f"    {e}\n" for e in listed)
-    text += "\n[tracks]\n" + "".join(f"{t} = {' '.join(m)}\n" for t, m in tracks.items())
+def _command(*words: str, posargs: bool = False) -> str:
+    """One tox.toml command: its words, then ``--`` and the posargs when asked."""
+    listed = ", ".join(f'"{w}"' for w in words)
+    tail = ', "--", { replace = "posargs", extend = true }' if posargs else ""
+    return f"[{listed}{tail}]"
+
+
+def tox_toml(packages: list[str], tracks: list[str], *, lint: bool) -> str:
+    """A tox.toml as the workspace's: an env per package, one per track (``--track``), the
+    oracle env over every package, optionally ``lint``."""
+    tools = ("python", "-m", "tools")
+    listed = ["lint"] * lint + [*packages, *tracks, "oracle"]
+    text = "env_list = [" + ", ".join(f'"{e}"' for e in listed) + "]\n"
     text += (
-        "\n[testenv]\npackage = skip\n"
-        "commands_pre = python -m tools install --with-deps {env_name}\n"
-        "commands = python -m tools test {env_name}\n"
-        f"\n[testenv:{envs}]\n"
+        '\n[env_run_base]\npackage = "skip"\ndeps = ["pytest"]\n'
+        f"commands_pre = [{_command(*tools, 'install', '--with-deps', '{env_name}')}]\n"
+        f"commands = [{_command(*tools, 'test', '{env_name}', posargs=True)}]\n"
     )
     for track in tracks:
         text += (
-            f"\n[testenv:{track}]\n"
-            f"commands_pre = python -m tools install {{[tracks]{track}}}\n"
-            "commands =\n"
-            f"    python -m tools test {{[tracks]{track}}}\n"
-            f"    python -m tools milestones --quick --track {track}\n"
+            f"\n[env.{track}]\n"
+            f"commands_pre = [{_command(*tools, 'install', '--track', track)}]\n"
+            "commands = [\n"
+            f"    {_command(*tools, 'test', '--track', track, posargs=True)},\n"
+            f"    {_command(*tools, 'milestones', '--quick', '--track', track)},\n"
+            "]\n"
         )
-    every = " ".join(packages)
     text += (
-        "\n[testenv:oracle]\nrunner = virtualenv\ndeps =\n    pytest\n    torch==2.13.0\n"
-        f"commands_pre = python -m tools install {every}\n"
-        f"commands = python -m tools test --require torch {every} -- {{posargs}}\n"
+        '\n[env.oracle]\nrunner = "virtualenv"\n'
+        'deps = [{ replace = "ref", of = ["env_run_base", "deps"], extend = true }, '
+        '"torch==2.13.0"]\n'
+        f"commands_pre = [{_command(*tools, 'install', *packages)}]\n"
+        f"commands = [{_command(*tools, 'test', '--require', 'torch', *packages, posargs=True)}]\n"
     )
     if lint:
-        text += "\n[testenv:lint]\ncommands_pre =\ncommands = ruff check .\n"
+        text += '\n[env.lint]\ncommands_pre = []\ncommands = [["ruff", "check", "."]]\n'
     return text
 
 
-# attn has no package here, so the language track lists only what exists.
-TOX_INI = tox_ini(
-    ["tensor", "layers", "conv", "prof"],
-    {"vision": ["tensor", "layers", "conv", "prof"], "language": ["tensor", "layers"]},
-    lint=True,
-)
+# attn has no package here; the track envs read the track's packages from the graph.
+TOX_TOML = tox_toml(["tensor", "layers", "conv", "prof"], ["vision", "language"], lint=True)
+
+# The README's tracks table for the clean workspace, as `python -m tools sync` writes it.
+README = f"""\
+# Fake
+
+## Learning tracks
+
+{BEGIN}
+| track | modules | milestones |
+|---|---|---|
+| vision | 01-03, 05 | all |
+| language | 01-02, 04; 04 not built yet | all |
+{END}
+
+More prose.
+"""
 
 PACKAGE_PYPROJECT = """\
 [build-system]
@@ -139,7 +161,8 @@ def add_package(root: Path, name: str, deps: list[str], source: str, optional: s
 def make_workspace(root: Path) -> Path:
     """Fill ``root`` with the clean fake workspace and return it."""
     write(root / "pyproject.toml", ROOT_PYPROJECT)
-    write(root / "tox.ini", TOX_INI)
+    write(root / "tox.toml", TOX_TOML)
+    write(root / "README.md", README)
     for name, source in SOURCES.items():
         optional = (
             '\n[project.optional-dependencies]\nvision = ["tinytorch-conv>=0.1.0,<0.2"]\n'
@@ -161,10 +184,8 @@ def make_workspace(root: Path) -> Path:
 # The same graph without prof.
 RELEASE_PYPROJECT = graph_pyproject(GRAPH[:4])
 
-RELEASE_TOX_INI = tox_ini(
-    ["tensor", "layers", "conv", "attn"],
-    {"vision": ["tensor", "layers", "conv"], "language": ["tensor", "layers", "attn"]},
-    lint=False,
+RELEASE_TOX_TOML = tox_toml(
+    ["tensor", "layers", "conv", "attn"], ["vision", "language"], lint=False
 )
 
 # Importable without numpy, so that an environment can be proved without a real numpy.
@@ -219,7 +240,7 @@ def add_meta_package(root: Path, track: str, modules: list[str]) -> Path:
 def make_release_workspace(root: Path) -> Path:
     """Four importable packages (tensor <- layers <- conv, attn), two tracks, a milestone."""
     write(root / "pyproject.toml", RELEASE_PYPROJECT)
-    write(root / "tox.ini", RELEASE_TOX_INI)
+    write(root / "tox.toml", RELEASE_TOX_TOML)
     write(root / ".gitignore", ".tox/\n.milestone-envs/\n__pycache__/\n")
     for name, source in RELEASE_SOURCES.items():
         base = add_package(root, name, RELEASE_DEPS[name], source)
@@ -234,6 +255,7 @@ def make_release_workspace(root: Path) -> Path:
     )
     write(demo / "main.py", DEMO_MAIN)
     write(demo / "README.md", "# Demo\n")
+    write(root / "README.md", tracks_table(root, Graph.load(root)) + "\n")
     return root
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tools.check import Checker, Violation
+from tools.readme import sync
 from tools.tests.fake import add_package, commit_all, edit, make_workspace, write
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ def test_clean_workspace_cli_exits_0_with_a_summary(tmp_path: Path) -> None:
 def test_violation_cli_exits_1_one_line_each(tmp_path: Path) -> None:
     root = make_workspace(tmp_path)
     write(root / "packages/tinytorch-tensor/src/tinytorch/__init__.py", "")
-    edit(root / "tox.ini", "{tensor,layers,conv,prof}]", "{tensor,layers,conv}]")
+    edit(root / "tox.toml", '"prof", "vision"', '"vision"')
     result = subprocess.run(
         [sys.executable, "-m", "tools", "--root", str(root), "check"],
         cwd=REPO,
@@ -55,7 +56,7 @@ def test_violation_cli_exits_1_one_line_each(tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("packages/tinytorch-tensor/src/tinytorch/__init__.py: ")
-    assert any(line.startswith("tox.ini: no env 'prof'") for line in lines)
+    assert any(line.startswith("tox.toml: no env 'prof'") for line in lines)
     assert lines[-1] == f"graph check: {len(lines) - 1} violation(s)"
 
 
@@ -229,113 +230,158 @@ CASES: list[tuple[str, Plant, str, str]] = [
         PKG.format("tensor") + "/src/tinytorch/tensor/broken.py",
         "cannot parse it",
     ),
-    # (c) tox.ini against the packages present
+    # (c) tox.toml against the packages present and the graph
     (
         "package without a tox env",
-        _edit("tox.ini", "[testenv:{tensor,layers,conv,prof}]", "[testenv:{tensor,layers,conv}]"),
-        "tox.ini",
-        "no env 'prof' for packages/tinytorch-prof",
+        _edit("tox.toml", '"prof", "vision"', '"vision"'),
+        "tox.toml",
+        "no env 'prof' in env_list for packages/tinytorch-prof",
     ),
     (
         "tox env for a package that does not exist",
-        _edit(
-            "tox.ini",
-            "[testenv:{tensor,layers,conv,prof}]",
-            "[testenv:{tensor,layers,conv,prof,attn}]",
-        ),
-        "tox.ini",
+        _edit("tox.toml", '"prof", "vision"', '"prof", "attn", "vision"'),
+        "tox.toml",
         "env 'attn' tests packages/tinytorch-attn, which does not exist",
     ),
     (
-        "track list missing a package",
-        _edit("tox.ini", "vision = tensor layers conv prof", "vision = tensor layers prof"),
-        "tox.ini",
-        "[tracks] vision does not list 'conv'",
+        "track env that installs a list of its own instead of the graph's",
+        _edit("tox.toml", '"install", "--track", "vision"', '"install", "tensor", "layers"'),
+        "tox.toml",
+        "env 'vision' does not run `python -m tools install --track vision` in commands_pre",
     ),
     (
-        "track list with another track's module",
-        _edit("tox.ini", "language = tensor layers", "language = tensor layers conv"),
-        "tox.ini",
-        "[tracks] language lists 'conv', which is not in that track",
+        "track env that tests another track",
+        _edit("tox.toml", '"test", "--track", "language"', '"test", "--track", "vision"'),
+        "tox.toml",
+        "env 'language' does not run `python -m tools test --track language` in commands",
     ),
     (
-        "track list with a package that does not exist",
-        _edit("tox.ini", "language = tensor layers", "language = tensor layers attn"),
-        "tox.ini",
-        "[tracks] language lists 'attn', but packages/tinytorch-attn does not exist",
+        "track env that tests a module besides its track",
+        _edit("tox.toml", '"--track", "language", "--"', '"--track", "language", "conv", "--"'),
+        "tox.toml",
+        "env 'language' does not run `python -m tools test --track language` in commands",
     ),
     (
-        "track env that does not install its list",
-        _edit("tox.ini", "install {[tracks]language}", "install tensor layers"),
-        "tox.ini",
-        "env 'language' does not run `python -m tools install {[tracks]language}` in commands_pre",
+        "track without an env",
+        _edit("tox.toml", "[env.language]", "[env.lang]"),
+        "tox.toml",
+        "no [env.language] table for the track",
     ),
     (
         "package env that does not install with its declared dependencies",
         _edit(
-            "tox.ini",
-            "[testenv:{tensor,layers,conv,prof}]",
-            "[testenv:{tensor,layers,conv,prof}]\n"
-            "commands_pre = python -m tools install {env_name}",
+            "tox.toml",
+            "[env.lint]",
+            '[env.conv]\ncommands_pre = [["python", "-m", "tools", '
+            '"install", "{env_name}"]]\n\n[env.lint]',
         ),
-        "tox.ini",
+        "tox.toml",
         "env 'conv' does not run `python -m tools install --with-deps {env_name}` in commands_pre",
     ),
     (
         "track env that does not run its milestones",
-        _edit("tox.ini", "--quick --track vision", "--quick --track language"),
-        "tox.ini",
+        _edit("tox.toml", '"--quick", "--track", "vision"', '"--quick", "--track", "language"'),
+        "tox.toml",
         "env 'vision' does not run `python -m tools milestones --quick --track vision` in commands",
     ),
     (
         "no oracle env",
-        _edit("tox.ini", "[testenv:oracle]", "[testenv:torchless]"),
-        "tox.ini",
+        _edit("tox.toml", "[env.oracle]", "[env.torchless]"),
+        "tox.toml",
         "no env 'oracle': one env installs torch",
     ),
     (
         "oracle env that does not test every package",
-        _edit("tox.ini", "--require torch tensor layers conv prof", "--require torch tensor"),
-        "tox.ini",
-        "env 'oracle': `python -m tools test --require torch` must name every package present "
-        "(missing: layers, conv, prof; not packages: none)",
+        _edit("tox.toml", '"torch", "tensor", "layers", "conv", "prof"', '"torch", "tensor"'),
+        "tox.toml",
+        "env 'oracle': `python -m tools test --require torch` must name every package present, "
+        "or `--track` a track holding every module (it names: tensor)",
+    ),
+    (
+        "oracle env that tests a track not holding every module",
+        _edit(
+            "tox.toml",
+            '"torch", "tensor", "layers", "conv", "prof"',
+            '"torch", "--track", "vision"',
+        ),
+        "tox.toml",
+        "(it names: --track vision)",
     ),
     (
         "oracle env whose tests may skip the oracle",
-        _edit("tox.ini", "test --require torch", "test"),
-        "tox.ini",
+        _edit("tox.toml", '"test", "--require", "torch"', '"test"'),
+        "tox.toml",
         "env 'oracle' does not run `python -m tools test --require torch ...` in commands",
     ),
     (
         "oracle env that installs a package that does not exist",
-        _edit("tox.ini", "install tensor layers conv prof", "install tensor layers conv prof attn"),
-        "tox.ini",
-        "`python -m tools install` must name every package present (missing: none; not "
-        "packages: attn)",
+        _edit(
+            "tox.toml",
+            '"install", "tensor", "layers", "conv", "prof"',
+            '"install", "tensor", "layers", "conv", "prof", "attn"',
+        ),
+        "tox.toml",
+        "`python -m tools install` must name every package present, or `--track` a track "
+        "holding every module (it names: tensor layers conv prof attn)",
     ),
     (
         "oracle env without torch pinned",
-        _edit("tox.ini", "    torch==2.13.0\n", "    torch\n"),
-        "tox.ini",
+        _edit("tox.toml", '"torch==2.13.0"', '"torch"'),
+        "tox.toml",
         "env 'oracle' does not pin torch with == in its deps",
     ),
     (
         "oracle env installing with uv",
-        _edit("tox.ini", "runner = virtualenv\n", ""),
-        "tox.ini",
-        "env 'oracle' must set `runner = virtualenv`",
+        _edit("tox.toml", 'runner = "virtualenv"\n', ""),
+        "tox.toml",
+        "env 'oracle' must set `runner = \"virtualenv\"`",
     ),
     (
         "env left out of env_list",
-        _edit("tox.ini", "    language\n    oracle\n", "    oracle\n"),
-        "tox.ini",
+        _edit("tox.toml", '"language", "oracle"]', '"oracle"]'),
+        "tox.toml",
         "env 'language' is not in env_list",
     ),
     (
-        "no tox.ini",
-        _remove("tox.ini"),
-        "tox.ini",
+        "env_list naming an env nothing defines",
+        _edit("tox.toml", '"oracle"]', '"oracle", "docs"]'),
+        "tox.toml",
+        "env_list names 'docs', which is neither a module nor an [env] table",
+    ),
+    (
+        "no tox.toml",
+        _remove("tox.toml"),
+        "tox.toml",
         "cannot read it",
+    ),
+    (
+        "tox.toml that is not tox's shape",
+        _edit("tox.toml", "env_list = [", "env_list = [1, "),
+        "tox.toml",
+        "env_list must be a list of env names",
+    ),
+    # the README's tracks table against the graph
+    (
+        "README table missing a module of a track",
+        _edit("README.md", "| vision | 01-03, 05 |", "| vision | 01-03 |"),
+        "README.md",
+        "the tracks table is not what the module graph says: run `python -m tools sync`",
+    ),
+    (
+        "README table giving a track another's milestones",
+        _edit(
+            "README.md",
+            "| language | 01-02, 04; 04 not built yet | all |",
+            "| language | 01-02, 04; 04 not built yet | none |",
+        ),
+        "README.md",
+        "the tracks table is not what the module graph says",
+    ),
+    (
+        "README without the tracks table",
+        _write("README.md", "# Fake\n"),
+        "README.md",
+        "no tracks table: put the lines",
     ),
     # (d) milestone pins
     (
@@ -489,15 +535,14 @@ def test_meta_package_depends_on_exactly_its_tracks_packages_present(tmp_path: P
         "no package in packages/ (a track lists the packages of its track that exist)"
     ]
     add_package(root, "attn", ["layers"], "from tinytorch.layers import Linear\n")
-    edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
-    edit(root / "tox.ini", "{tensor,layers,conv,prof}", "{tensor,layers,conv,prof,attn}")
-    edit(root / "tox.ini", "language = tensor layers", "language = tensor layers attn")
-    for command in ("install", "test --require torch"):
+    edit(root / "tox.toml", '"prof", "vision"', '"prof", "attn", "vision"')
+    for command in ('"install", ', '"test", "--require", "torch", '):
         edit(
-            root / "tox.ini",
-            f"{command} tensor layers conv prof",
-            f"{command} tensor layers conv prof attn",
+            root / "tox.toml",
+            f'{command}"tensor", "layers", "conv", "prof"',
+            f'{command}"tensor", "layers", "conv", "prof", "attn"',
         )
+    edit(root / "README.md", "01-02, 04; 04 not built yet", "01-02, 04")
     assert violations(root) == []
     write(meta / "src" / "tinytorch" / "language" / "__init__.py", "")
     assert [str(v) for v in violations(root)] == [
@@ -515,10 +560,14 @@ def test_the_track_holding_every_module_runs_its_milestones_in_full(tmp_path: Pa
         'name = "attn"\ndepends = ["layers"]\ntracks = ["vision", "language"]',
     )
     assert [str(v) for v in violations(root)] == [
-        "tox.ini: env 'vision' does not run `python -m tools milestones --track vision` in commands"
+        "README.md: the tracks table is not what the module graph says: run `python -m tools sync`",
+        "tox.toml: env 'vision' does not run `python -m tools milestones --track vision` in "
+        "commands",
     ]
-    edit(root / "tox.ini", "--quick --track vision", "--track vision")
+    edit(root / "tox.toml", '"--quick", "--track", "vision"', '"--track", "vision"')
+    assert sync(root) == 0
     assert violations(root) == []
+    assert "| vision | all 5 (01-05); 04 not built yet | all |" in (root / "README.md").read_text()
 
 
 def test_packages_without_code_outside_the_graph_are_ignored(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The shared model: graph, requirements and versions, tox.ini parsing, import finding."""
+"""The shared model: graph, requirements and versions, tox.toml reading, import finding."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from typing import Any
 
 import pytest
 
+from tools.check import ToxConfig
 from tools.graph import Graph, ToolError
 from tools.imports import tinytorch_imports
 from tools.tests.fake import make_workspace, write
-from tools.toxini import ToxConfig, expand
 from tools.versions import available_versions, package_at, source_for
-from tools.workspace import Requirement, find_milestone, satisfies
+from tools.workspace import (
+    Requirement,
+    compatible,
+    find_milestone,
+    parse_version,
+    track_modules,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,24 +112,50 @@ def test_missing_graph_table_names_the_file(tmp_path: Path) -> None:
     ],
 )
 def test_specifiers(version: str, spec: str, ok: bool) -> None:
-    assert satisfies(version, spec) is ok
+    assert Requirement.parse(f"tinytorch-tensor{spec}").admits(version) is ok
+
+
+@pytest.mark.parametrize(
+    ("specs", "ok"),
+    [
+        ((">=0.1.0,<0.2", ">=0.1.3"), True),
+        ((">=0.1.0,<0.2", ">=0.2.0,<0.3"), False),
+        ((">=0.1.0,<0.2", "==0.1.*"), True),
+        (("==0.1.0", "!=0.1.0"), False),
+        ((">0.1.0", "<0.1.1"), True),  # 0.1.0.1
+        (("~=1.4", ">=2"), False),
+    ],
+)
+def test_compatible_ranges(specs: tuple[str, ...], ok: bool) -> None:
+    assert compatible(*(Requirement.parse(f"x{s}").specifier for s in specs)) is ok
+
+
+def test_package_versions_are_plain_releases() -> None:
+    assert parse_version("0.10.2").release == (0, 10, 2)
+    for bad in ("0.1.0rc1", "0.1.0.post1", "1!0.1", "0.1.0+local", "v0.1"):
+        with pytest.raises(ValueError, match=r"release of the form X\.Y\.Z"):
+            parse_version(bad)
+    with pytest.raises(ValueError, match="Invalid version"):
+        parse_version("zero")
 
 
 def test_requirement_parsing() -> None:
     r = Requirement.parse('Tinytorch_Losses[fast,x] (>=0.1.0, <0.2) ; extra == "vision"')
-    assert (r.name, r.extras, r.specifier, r.marker) == (
+    assert (r.name, r.extras, str(r.specifier), r.marker) == (
         "tinytorch-losses",
         ("fast", "x"),
-        ">=0.1.0,<0.2",
+        "<0.2,>=0.1.0",
         'extra == "vision"',
     )
+    assert r.text == 'Tinytorch_Losses[fast,x] (>=0.1.0, <0.2) ; extra == "vision"'
     assert r.is_sibling
     assert Requirement.parse("tinytorch-tensor==0.1.0").pinned() == "0.1.0"
     assert Requirement.parse("tinytorch-tensor>=0.1.0").pinned() is None
-    with pytest.raises(ValueError, match="cannot parse"):
+    assert Requirement.parse("tinytorch-tensor==0.1.*").pinned() is None
+    with pytest.raises(ValueError, match=r"cannot parse requirement .*: a URL"):
         Requirement.parse("tinytorch-tensor @ file:///x")
-    with pytest.raises(ValueError, match="unsupported specifier"):
-        Requirement.parse("tinytorch-tensor>=0.1.0rc1")
+    with pytest.raises(ValueError, match="cannot parse requirement"):
+        Requirement.parse("tinytorch-tensor>=0.1.0,<")
 
 
 def test_version_sources(tmp_path: Path) -> None:
@@ -147,38 +179,24 @@ def test_version_sources(tmp_path: Path) -> None:
         available_versions(root, "tinytorch-tensor")
 
 
-def test_expand_generative_names() -> None:
-    assert expand("{a,b}") == ["a", "b"]
-    assert expand("lint") == ["lint"]
-    assert expand("py3{10,11}-{x, y}") == ["py310-x", "py310-y", "py311-x", "py311-y"]
-
-
 def test_tox_config(tmp_path: Path) -> None:
     root = make_workspace(tmp_path)
-    tox = ToxConfig.read(root / "tox.ini")
-    assert set(tox.envs) == {
-        *("tensor", "layers", "conv", "prof", "vision", "language", "oracle", "lint")
-    }
-    assert tox.envs["conv"] == "testenv:{tensor,layers,conv,prof}"
+    tox = ToxConfig.read(root / "tox.toml")
+    assert set(tox.tables) == {"vision", "language", "oracle", "lint"}
     assert tox.env_list == [
         *("lint", "tensor", "layers", "conv", "prof", "vision", "language", "oracle")
     ]
-    assert tox.tracks == {
-        "vision": ["tensor", "layers", "conv", "prof"],
-        "language": ["tensor", "layers"],
-    }
-    # An env's own settings, else [testenv]'s; track references left for the check to resolve.
-    assert tox.settings["oracle"]["runner"] == "virtualenv"
-    assert "torch==2.13.0" in tox.settings["oracle"]["deps"].split()
-    assert tox.settings["conv"]["commands"] == "python -m tools test {env_name}"
-    assert tox.settings["vision"]["runner"] == ""
-    assert tox.substitute_tracks("install {[tracks]language} {[other]x}") == (
-        "install tensor layers {[other]x}"
-    )
+    # An env's own settings, else [env_run_base]'s; a ref to another setting resolved.
+    assert tox.setting("oracle", "runner") == ["virtualenv"]
+    assert tox.setting("oracle", "deps") == ["pytest", "torch==2.13.0"]
+    assert tox.runs("conv", "commands", "test") == [["{env_name}"]]
+    assert tox.runs("vision", "commands", "milestones") == [["--quick", "--track", "vision"]]
+    assert tox.runs("lint", "commands", "test") == []
+    assert tox.setting("vision", "runner") == []
 
 
-def test_real_tox_ini_lists_every_module_that_has_a_package() -> None:
-    tox = ToxConfig.read(REPO / "tox.ini")
+def test_real_tox_toml_has_an_env_per_module_that_has_a_package() -> None:
+    tox = ToxConfig.read(REPO / "tox.toml")
     graph = Graph.load(REPO)
     present = [
         m.name
@@ -186,9 +204,18 @@ def test_real_tox_ini_lists_every_module_that_has_a_package() -> None:
         if (REPO / "packages" / f"tinytorch-{m.name}" / "pyproject.toml").is_file()
     ]
     assert [e for e in tox.env_list if e in graph] == present
-    assert set(tox.env_list) == set(tox.envs)
+    assert set(tox.env_list) == set(tox.tables) | set(present)
     for track in graph.tracks:
-        assert tox.tracks[track] == [m for m in graph.track(track) if m in present]
+        assert tox.runs(track, "commands_pre", "install") == [["--track", track]]
+
+
+def test_a_track_is_its_modules_that_have_a_package(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    graph = Graph.load(root)
+    assert track_modules(root, graph, "vision") == ["tensor", "layers", "conv", "prof"]
+    assert track_modules(root, graph, "language") == ["tensor", "layers"]
+    with pytest.raises(ToolError, match="unknown track 'audio'"):
+        track_modules(root, graph, "audio")
 
 
 def test_imports_found_and_guards(tmp_path: Path) -> None:

@@ -209,7 +209,7 @@ def test_version_below_the_latest_release_fails(tmp_path: Path) -> None:
 def test_records_without_git_history(tmp_path: Path) -> None:
     origin = tmp_path / "origin"
     released_workspace(origin)
-    write(origin / "README.md", "one more commit, so that the release commit is not the tip\n")
+    write(origin / "NOTES.md", "one more commit, so that the release commit is not the tip\n")
     commit_all(origin, "readme")
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin}", str(shallow))
