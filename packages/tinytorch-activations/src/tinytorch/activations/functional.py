@@ -152,7 +152,7 @@ def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
 
 
 def softmax_array(
-    data: Array, axis: int = -1, *, masked_rows: str = "nan", out: Array | None = None
+    data: Array, axis: int | None = -1, *, masked_rows: str = "nan", out: Array | None = None
 ) -> Array:
     """The one softmax kernel of TinyTorch, on a NumPy array: the op :func:`softmax`, attention,
     and the GPT's sampling all call it.
@@ -193,7 +193,7 @@ def softmax_array(
     return e
 
 
-def log_softmax_array(data: Array, axis: int = -1) -> Array:
+def log_softmax_array(data: Array, axis: int | None = -1) -> Array:
     """``log(softmax(data))`` along ``axis`` as ``x - max - log(sum(exp(x - max)))``: the one
     log-softmax kernel (the op :func:`log_softmax` and the cross-entropy losses call it).
 

@@ -106,8 +106,8 @@ def gradcheck(
         analytic = [_gradient_or_zeros(t) for _, t in targets]
     finally:
         graph.set_grad_enabled(previous)
-        for (_, p), grad in zip(named, saved_grads, strict=True):
-            p.grad = grad
+        for (_, p), saved in zip(named, saved_grads, strict=True):
+            p.grad = saved
 
     # The numeric side needs forward values only: recording a graph per call would be waste.
     picker = np.random.default_rng(_SEED + 1)
