@@ -1,0 +1,246 @@
+"""Quantized convolution (the ``vision`` extra: needs tinytorch-convolutions): the observed,
+QAT and static int8 versions of ``Conv2d`` (``torch.ao.nn.quantized.Conv2d``).
+
+:class:`QuantizedConv2d` lays the quantized input's patches out as an im2col matrix of
+integers (the input's zero point subtracted first, so zero padding is the real 0) and
+multiplies it exactly with the int8 filters by :func:`int_matmul`, then adds the int32 bias
+and requantizes, as :class:`~tinytorch.quantization.QuantizedLinear` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import as_strided
+
+try:
+    from tinytorch.convolutions import Conv2d, conv2d
+except ImportError as err:  # the extra is missing: say which one
+    raise ImportError(
+        "tinytorch.quantization.vision needs tinytorch-convolutions: "
+        "pip install 'tinytorch-quantization[vision]'"
+    ) from err
+from tinytorch.layers import Module, Parameter
+from tinytorch.quantization.kernels import int_matmul, requantize
+from tinytorch.quantization.linear import activation_qparams, quantize_weight
+from tinytorch.quantization.qconfig import QConfig, default_qat_qconfig, default_qconfig
+from tinytorch.quantization.qtensor import check_finite, dequantize_array, quantize_array
+from tinytorch.quantization.qtypes import quint8
+from tinytorch.tensor import Tensor, record
+from tinytorch.tensor.graph import Node, register_gradient
+
+__all__ = ["Conv2d", "ObservedConv2d", "QATConv2d", "QuantizedConv2d", "im2col"]
+
+Array = npt.NDArray[Any]
+Pair = tuple[int, int]
+
+
+def im2col(x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Array:
+    """The (N, Ho*Wo, C*kh*kw) matrix of every kernel patch of the NCHW batch ``x`` (zero
+    padded), one row per output pixel.
+
+    >>> im2col(np.arange(16).reshape(1, 1, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1))[0].tolist()
+    [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    if ph or pw:
+        padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        padded[:, :, ph : ph + h, pw : pw + w] = x
+        x = padded
+    ho = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    wo = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    s0, s1, s2, s3 = x.strides
+    view = as_strided(
+        x,
+        shape=(n, ho, wo, c, kh, kw),
+        strides=(s0, s2 * sh, s3 * sw, s1, s2 * dh, s3 * dw),
+        writeable=False,
+    )
+    return view.reshape(n, ho * wo, c * kh * kw)
+
+
+class ObservedConv2d(Module):
+    """A Conv2d with observers on its input and output, for calibration.
+
+    >>> from tinytorch.tensor import ones
+    >>> m = ObservedConv2d.from_float(Conv2d(1, 2, 3))
+    >>> m(ones(1, 1, 4, 4)).shape
+    (1, 2, 2, 2)
+    """
+
+    weight: Parameter
+    bias: Parameter | None
+
+    def __init__(self, conv: Conv2d, qconfig: QConfig = default_qconfig) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
+        self.kernel_size, self.stride = conv.kernel_size, conv.stride
+        self.padding, self.dilation = conv.padding, conv.dilation
+        self.weight = conv.weight
+        if conv.bias is not None:
+            self.bias = conv.bias
+        else:
+            self.register_parameter("bias", None)
+        self.qconfig = qconfig
+        self.activation_pre_process = qconfig.activation()
+        self.activation_post_process = qconfig.activation()
+
+    @classmethod
+    def from_float(cls, conv: Conv2d, qconfig: QConfig = default_qconfig) -> ObservedConv2d:
+        """Wrap ``conv`` (sharing its Parameters)."""
+        return cls(conv, qconfig)
+
+    def weight_observer(self) -> Module:
+        """A fresh weight observer from the qconfig."""
+        return self.qconfig.weight()
+
+    def _weight(self) -> Tensor:
+        return self.weight
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.activation_pre_process(x)
+        out = conv2d(x, self._weight(), self.bias, self.stride, self.padding, self.dilation)
+        result: Tensor = self.activation_post_process(out)
+        return result
+
+
+class QATConv2d(ObservedConv2d):
+    """A Conv2d trained with fake-quantized input, weight (per output channel) and output
+    (``torch.ao.nn.qat.Conv2d``).
+
+    >>> from tinytorch.tensor import ones
+    >>> QATConv2d.from_float(Conv2d(1, 2, 3))(ones(1, 1, 4, 4)).shape
+    (1, 2, 2, 2)
+    """
+
+    def __init__(self, conv: Conv2d, qconfig: QConfig = default_qat_qconfig) -> None:
+        super().__init__(conv, qconfig)
+        self.weight_fake_quant = qconfig.weight()
+
+    @classmethod
+    def from_float(cls, conv: Conv2d, qconfig: QConfig = default_qat_qconfig) -> QATConv2d:
+        """Wrap ``conv`` (sharing its Parameters) for quantization-aware training."""
+        return cls(conv, qconfig)
+
+    def weight_observer(self) -> Module:
+        """The weight's own fake quantizer."""
+        return self.weight_fake_quant
+
+    def _weight(self) -> Tensor:
+        out: Tensor = self.weight_fake_quant(self.weight)
+        return out
+
+
+class QuantizedConv2d(Module):
+    """A static int8 Conv2d built by ``convert``. State: ``weight`` int8 (O, C, kh, kw),
+    ``weight_scale`` float32 (O,), ``bias`` int32, ``scale`` and ``zero_point`` (input,
+    output). Float NCHW in, float out; integer arithmetic inside.
+
+    >>> from tinytorch.tensor import Generator, randn
+    >>> obs = ObservedConv2d.from_float(Conv2d(2, 4, 3, padding=1, generator=Generator(0)))
+    >>> x = randn(2, 2, 5, 5, generator=Generator(1))
+    >>> _ = obs(x)
+    >>> q = QuantizedConv2d.from_observed(obs)
+    >>> q.weight.dtype, bool(abs(q(x).data - obs(x).data).max() < 0.05)
+    (dtype('int8'), True)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Pair,
+        stride: Pair = (1, 1),
+        padding: Pair = (0, 0),
+        dilation: Pair = (1, 1),
+        bias: bool = True,
+        per_channel: bool = True,
+    ) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride = tuple(kernel_size), tuple(stride)
+        self.padding, self.dilation = tuple(padding), tuple(dilation)
+        shape = (out_channels, in_channels, *kernel_size)
+        self.register_buffer("weight", Tensor(np.zeros(shape, np.int8)))
+        n_scales = out_channels if per_channel else 1
+        self.register_buffer("weight_scale", Tensor(np.ones(n_scales, np.float32)))
+        self.register_buffer("bias", Tensor(np.zeros(out_channels, np.int32)) if bias else None)
+        self.register_buffer("scale", Tensor(np.ones(2, np.float32)))
+        self.register_buffer("zero_point", Tensor(np.zeros(2, np.int32)))
+
+    @classmethod
+    def from_observed(cls, mod: ObservedConv2d) -> QuantizedConv2d:
+        """Quantize a calibrated (or QAT-trained) Conv2d: its observers give the scales."""
+        op = "QuantizedConv2d.from_observed"
+        s_in, z_in = activation_qparams(op, mod.activation_pre_process)
+        s_out, z_out = activation_qparams(op, mod.activation_post_process)
+        q, s_w = quantize_weight(op, mod.weight.data.astype(np.float32), mod.weight_observer())
+        out = cls(
+            mod.in_channels,
+            mod.out_channels,
+            mod.kernel_size,
+            mod.stride,
+            mod.padding,
+            mod.dilation,
+            mod.bias is not None,
+            s_w.size > 1,
+        )
+        out.weight.data[...] = q
+        out.weight_scale.data[...] = s_w
+        if mod.bias is not None:
+            acc_scale = np.float64(np.float32(s_in) * s_w)
+            out.bias.data[...] = np.rint(mod.bias.data.astype(np.float64) / acc_scale)
+        out.scale.data[...] = (s_in, s_out)
+        out.zero_point.data[...] = (z_in, z_out)
+        return out
+
+    def forward(self, x: Tensor) -> Tensor:
+        op = "QuantizedConv2d"
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.dtype.kind != "f":
+            what = f"{x.dtype} of shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
+            raise TypeError(f"{op}: expects a floating (N, C, H, W) Tensor, got {what}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{op}: input of shape {x.shape} has {x.shape[1]} channels, the layer expects "
+                f"in_channels={self.in_channels}"
+            )
+        check_finite(op, x.data)
+        s_in, s_out = (np.float32(v) for v in self.scale.data)
+        z_in, z_out = (int(v) for v in self.zero_point.data)
+        centred = quantize_array(x.data, s_in, z_in, quint8).astype(np.int16) - np.int16(z_in)
+        k: Pair = self.kernel_size  # type: ignore[assignment]
+        cols = im2col(centred, k, self.stride, self.padding, self.dilation)  # type: ignore[arg-type]
+        n, pixels, depth = cols.shape
+        acc = int_matmul(cols.reshape(n * pixels, depth), self.weight.data.reshape(-1, depth).T)
+        if self.bias is not None:
+            acc += self.bias.data
+        yq = requantize(acc, s_in * self.weight_scale.data / s_out, z_out, quint8)
+        h = x.shape[2] + 2 * self.padding[0] - self.dilation[0] * (k[0] - 1) - 1
+        w = x.shape[3] + 2 * self.padding[1] - self.dilation[1] * (k[1] - 1) - 1
+        ho, wo = h // self.stride[0] + 1, w // self.stride[1] + 1
+        out = dequantize_array(yq, s_out, z_out).reshape(n, ho, wo, self.out_channels)
+        return record(
+            "quantized_conv2d",
+            np.ascontiguousarray(out.transpose(0, 3, 1, 2)),
+            (x, self.weight),
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+        )
+
+
+@register_gradient("quantized_conv2d")
+def _quantized_conv2d_grad(grad: Array, node: Node) -> tuple[Array | None, ...]:
+    raise RuntimeError(
+        "quantized_conv2d: an int8 layer has no gradient (its weights are integers); train "
+        "with prepare_qat() and convert() afterwards"
+    )
