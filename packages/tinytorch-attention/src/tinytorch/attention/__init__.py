@@ -1,7 +1,8 @@
 """TinyTorch module 12: attention.
 
 Scaled dot-product attention as one fused, differentiable op, and multi-head attention built on
-it with every head in one batched matmul.
+it with every head in one batched matmul; :class:`KVCacheProtocol`, the typed extension point
+through which a key/value cache (module 17's) reaches multi-head attention.
 
 Example:
     >>> from tinytorch.tensor import randn
@@ -16,9 +17,10 @@ from tinytorch.attention.functional import (
     causal_mask,
     scaled_dot_product_attention,
 )
-from tinytorch.attention.multihead import MultiHeadAttention
+from tinytorch.attention.multihead import KVCacheProtocol, MultiHeadAttention
 
 __all__ = [
+    "KVCacheProtocol",
     "MultiHeadAttention",
     "attention_with_weights",
     "causal_mask",

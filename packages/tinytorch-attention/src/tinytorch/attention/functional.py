@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tinytorch.activations.functional import softmax_array
 from tinytorch.tensor import Generator, Tensor, default_generator, record
 from tinytorch.tensor.graph import Node, register_gradient, unbroadcast
 
@@ -133,7 +134,10 @@ def attention_with_weights(
     if blocked is not None:
         np.copyto(scores, -np.inf, where=blocked)
 
-    probs = _softmax_last(scores)
+    # The one softmax of module 02, in place, with attention's rule for a fully masked row:
+    # zeros (a query that may attend to nothing reads nothing), not NaN. A query with no keys
+    # at all then reads zeros from the (L, 0) @ (0, Ev) product, as PyTorch's function does.
+    probs = softmax_array(scores, -1, masked_rows="zero", out=scores)
     used = probs
     keep: Array | None = None
     if dropout_p > 0.0:
@@ -201,24 +205,6 @@ def causal_mask(length: int, source: int | None = None) -> Array:
     mask = np.tri(length, length if source is None else source, dtype=np.bool_)
     mask.flags.writeable = False
     return mask
-
-
-def _softmax_last(scores: Array) -> Array:
-    """Stable softmax over the last axis, in place; a row of only -inf gives zeros."""
-    if scores.shape[-1] == 0 or scores.size == 0:
-        # No keys (or no queries): nothing to normalise. A query with no keys then reads
-        # zeros from the (L, 0) @ (0, Ev) matmul, as PyTorch's function returns.
-        return scores
-    top = scores.max(axis=-1, keepdims=True)
-    # A fully masked row has max -inf: shifting by 0 instead keeps exp(-inf - 0) = 0 and avoids
-    # -inf - -inf = NaN.
-    np.copyto(top, 0.0, where=~np.isfinite(top))
-    scores -= top
-    np.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)
-    np.copyto(total, 1.0, where=total == 0)
-    scores /= total
-    return scores
 
 
 def _check_inputs(q: Array, k: Array, v: Array) -> None:

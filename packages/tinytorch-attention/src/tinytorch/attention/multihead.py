@@ -1,6 +1,15 @@
-"""Multi-head attention: one fused q/k/v projection, heads by reshape, one attention op."""
+"""Multi-head attention: one fused q/k/v projection, heads by reshape, one attention op.
+
+It also owns the extension point through which a key/value cache reaches it:
+:class:`KVCacheProtocol`. Attention needs two things of a cache, and nothing else: to hand it
+the new keys and values of a layer and get back every key and value cached so far, and how many
+tokens it holds (for the positions of the new ones). Module 17 (tinytorch-memoization) supplies
+the preallocated implementation; without a cache nothing here changes.
+"""
 
 from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -9,7 +18,61 @@ from tinytorch.attention.functional import attention_with_weights, causal_mask
 from tinytorch.layers import Linear, Module, Parameter, init
 from tinytorch.tensor import Generator, Tensor
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["KVCacheProtocol", "MultiHeadAttention"]
+
+
+@runtime_checkable
+class KVCacheProtocol(Protocol):
+    """What :class:`MultiHeadAttention` (and the GPT of module 13) need of a key/value cache.
+
+    - ``length``: how many tokens the cache holds for every layer, the position of the first
+      new token (read by the GPT before a forward, to offset the position embeddings).
+    - ``update(layer_idx, key, value)``: store the new ``key`` and ``value`` of layer
+      ``layer_idx``, each ``(batch, heads, new, head_dim)``, after what the layer holds, and
+      return all of that layer's keys and values, ``(batch, heads, held + new, head_dim)``.
+
+    Hugging Face's ``Cache.update(key_states, value_states, layer_idx)`` is the counterpart.
+    A cache is for inference (under ``no_grad()``): what it returns carries no graph back to
+    earlier steps. The doctest's cache grows by concatenation, the simplest one that works;
+    ``tinytorch.memoization.KVCache`` writes into preallocated buffers instead.
+
+    Example:
+        >>> import numpy as np
+        >>> from tinytorch.tensor import Generator, Tensor, randn
+        >>> class ConcatCache:
+        ...     def __init__(self):
+        ...         self.kv = {}
+        ...     @property
+        ...     def length(self):
+        ...         return self.kv[0][0].shape[2] if self.kv else 0
+        ...     def update(self, layer_idx, key, value):
+        ...         if layer_idx in self.kv:
+        ...             k, v = self.kv[layer_idx]
+        ...             key = Tensor(np.concatenate([k.data, key.data], axis=2))
+        ...             value = Tensor(np.concatenate([v.data, value.data], axis=2))
+        ...         self.kv[layer_idx] = (key, value)
+        ...         return key, value
+        >>> mha = MultiHeadAttention(8, 2, batch_first=True, generator=Generator(0)).eval()
+        >>> x = randn(1, 5, 8, generator=Generator(1))
+        >>> full, _ = mha(x, x, x, is_causal=True, need_weights=False)
+        >>> cache = ConcatCache()
+        >>> prompt, step = x[:, :4], x[:, 4:]
+        >>> _ = mha(prompt, prompt, prompt, is_causal=True, cache=cache)
+        >>> last, _ = mha(step, step, step, is_causal=True, cache=cache)
+        >>> isinstance(cache, KVCacheProtocol), cache.length
+        (True, 5)
+        >>> bool(np.allclose(last.data[0, 0], full.data[0, 4], atol=1e-6))
+        True
+    """
+
+    @property
+    def length(self) -> int:
+        """Tokens held for every layer: the position of the next token."""
+        ...
+
+    def update(self, layer_idx: int, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
+        """Append ``key`` and ``value`` to layer ``layer_idx``; return all its keys, values."""
+        ...
 
 
 class MultiHeadAttention(Module):
@@ -32,6 +95,12 @@ class MultiHeadAttention(Module):
     :func:`scaled_dot_product_attention`'s bool mask); a float one is added to the scores. A
     bool ``key_padding_mask`` ``(N, S)`` is ``True`` at padding keys to ignore.
     ``is_causal=True`` lets each position attend to itself and earlier positions only.
+
+    ``cache`` (keyword only, with ``layer_idx``, this layer's index in the cache) is a
+    :class:`KVCacheProtocol`: the new tokens' keys and values are stored in it and the queries
+    attend over every key it holds, causally offset by what was cached before (new token ``i``
+    is at position ``cache held + i``). It needs self-attention and no masks but
+    ``is_causal``. Without a cache the forward is what it always was.
 
     Example:
         >>> from tinytorch.tensor import Generator, randn
@@ -100,7 +169,23 @@ class MultiHeadAttention(Module):
         attn_mask: Tensor | None = None,
         average_attn_weights: bool = True,
         is_causal: bool = False,
+        *,
+        cache: KVCacheProtocol | None = None,
+        layer_idx: int = 0,
     ) -> tuple[Tensor, Tensor | None]:
+        if cache is not None:
+            return self._forward_cached(
+                query,
+                key,
+                value,
+                key_padding_mask,
+                attn_mask,
+                need_weights,
+                average_attn_weights,
+                is_causal,
+                cache,
+                layer_idx,
+            )
         self_attention = query is key and key is value
         unbatched = query.ndim == 2
         query, key, value = (self._batch_first(t, unbatched) for t in (query, key, value))
@@ -134,6 +219,85 @@ class MultiHeadAttention(Module):
         if unbatched and key_padding_mask is not None and key_padding_mask.ndim == 1:
             key_padding_mask = key_padding_mask.reshape(1, -1)
         mask, causal = self._merge_masks(attn_mask, key_padding_mask, is_causal, n, length, source)
+        return self._attend(q, k, v, mask, causal, unbatched, need_weights, average_attn_weights)
+
+    def _forward_cached(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Tensor | None,
+        attn_mask: Tensor | None,
+        need_weights: bool,
+        average_attn_weights: bool,
+        is_causal: bool,
+        cache: KVCacheProtocol,
+        layer_idx: int,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Self-attention of new tokens over the cached ones and themselves.
+
+        The new tokens' keys and values go into ``cache``; the queries attend to everything it
+        returns. With ``is_causal`` the mask is the bottom-right aligned triangle: new token
+        ``i`` sits at position ``past + i`` and sees keys ``0..past + i``. One new token sees
+        every key, so a decoding step needs no mask at all.
+        """
+        if not (query is key and key is value):
+            raise ValueError(
+                "MultiHeadAttention: a KV cache needs self-attention (query is key is value); "
+                f"got query {query.shape}, key {key.shape}, value {value.shape} as different "
+                "tensors"
+            )
+        if key_padding_mask is not None or attn_mask is not None:
+            raise ValueError(
+                "MultiHeadAttention: a KV cache takes no attn_mask or key_padding_mask (only "
+                "is_causal): the cached keys' masks are not kept"
+            )
+        unbatched = query.ndim == 2
+        x = self._batch_first(query, unbatched)
+        n, length, e = x.shape
+        if e != self.embed_dim:
+            raise ValueError(
+                f"MultiHeadAttention: query {x.shape} must end in embed_dim={self.embed_dim}"
+            )
+        heads, d = self.num_heads, self.head_dim
+        packed = _affine(x, self.in_proj_weight, self.in_proj_bias)
+        qkv = packed.reshape(n, length, 3, heads, d).permute(2, 0, 3, 1, 4)
+        q = qkv[0]
+        k, v = cache.update(layer_idx, qkv[1], qkv[2])
+        if (
+            k.ndim != 4
+            or k.shape != v.shape
+            or k.shape[:2] != (n, heads)
+            or k.shape[3] != d
+            or k.shape[2] < length
+        ):
+            raise ValueError(
+                f"MultiHeadAttention: cache.update(layer_idx={layer_idx}) returned keys "
+                f"{k.shape} and values {v.shape}; expected ({n}, {heads}, S, {d}) with "
+                f"S >= {length} new tokens"
+            )
+        past = k.shape[2] - length
+        mask: Tensor | None = None
+        causal = is_causal and past == 0  # a prompt in an empty cache: the ordinary triangle
+        if is_causal and past > 0 and length > 1:
+            mask = Tensor(np.tri(length, past + length, past, dtype=np.bool_))
+        return self._attend(q, k, v, mask, causal, unbatched, need_weights, average_attn_weights)
+
+    def _attend(
+        self,
+        q: Tensor,
+        k: Tensor,
+        v: Tensor,
+        mask: Tensor | None,
+        causal: bool,
+        unbatched: bool,
+        need_weights: bool,
+        average_attn_weights: bool,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Attention over heads (n, heads, L, d), then the heads merged and projected: the
+        common tail of the plain and the cached forward."""
+        n, _, length, _ = q.shape
+        e = self.embed_dim
         out, probs = attention_with_weights(
             q,
             k,
@@ -148,7 +312,6 @@ class MultiHeadAttention(Module):
             out = out.reshape(length, e)
         elif not self.batch_first:
             out = out.transpose(0, 1)
-
         weights = None
         if need_weights:
             per_head = probs.mean(axis=1) if average_attn_weights else probs

@@ -3,7 +3,9 @@
 LayerNorm as one fused op, the GELU feed-forward block, a pre-LayerNorm transformer block, and a
 GPT (nanoGPT's design: tied embeddings, scaled residual initialisation, weight decay on matrices
 only) that trains, generates reproducibly, saves to a file that cannot run code, and loads a
-nanoGPT model's state_dict (:meth:`GPT.from_nanogpt`).
+nanoGPT model's state_dict (:meth:`GPT.from_nanogpt`). A key/value cache reaches its blocks
+through :class:`tinytorch.attention.KVCacheProtocol` (``GPT(idx, cache=...)``) and activation
+checkpointing through :class:`CheckpointFunction`; module 17 supplies both.
 
 Example:
     >>> from tinytorch.tensor import Generator, Tensor
@@ -16,7 +18,14 @@ Example:
 """
 
 from tinytorch.transformers.functional import layer_norm
-from tinytorch.transformers.gpt import GPT, GPTConfig, check_gpt_arrays, gpt_state_shapes
+from tinytorch.transformers.gpt import (
+    GPT,
+    CheckpointFunction,
+    GPTConfig,
+    check_gpt_arrays,
+    gpt_state_shapes,
+    sample_tokens,
+)
 from tinytorch.transformers.layers import MLP, LayerNorm, TransformerBlock
 from tinytorch.transformers.nanogpt import (
     NANOGPT_TO_TINYTORCH,
@@ -28,6 +37,7 @@ __all__ = [
     "GPT",
     "MLP",
     "NANOGPT_TO_TINYTORCH",
+    "CheckpointFunction",
     "GPTConfig",
     "LayerNorm",
     "TransformerBlock",
@@ -35,5 +45,6 @@ __all__ = [
     "convert_nanogpt_state_dict",
     "gpt_state_shapes",
     "layer_norm",
+    "sample_tokens",
     "to_nanogpt_key",
 ]

@@ -6,14 +6,15 @@ import dataclasses
 import math
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.attention import MultiHeadAttention
-from tinytorch.autograd import no_grad
-from tinytorch.embeddings import Embedding, PositionalEmbedding
+from tinytorch.activations.functional import softmax_array
+from tinytorch.attention import KVCacheProtocol, MultiHeadAttention
+from tinytorch.autograd import is_grad_enabled, no_grad
+from tinytorch.embeddings import Embedding, PositionalEmbedding, embedding
 from tinytorch.layers import Dropout, Linear, Module, ModuleList, StateDictError, init
 from tinytorch.losses import cross_entropy
 from tinytorch.optimizers import AdamW
@@ -22,7 +23,14 @@ from tinytorch.training.checkpoint import CheckpointError, load_arrays, save_arr
 from tinytorch.transformers.layers import LayerNorm, TransformerBlock
 from tinytorch.transformers.nanogpt import convert_nanogpt_state_dict
 
-__all__ = ["GPT", "GPTConfig", "check_gpt_arrays", "gpt_state_shapes"]
+__all__ = [
+    "GPT",
+    "CheckpointFunction",
+    "GPTConfig",
+    "check_gpt_arrays",
+    "gpt_state_shapes",
+    "sample_tokens",
+]
 
 PathLike = str | os.PathLike[str]
 Array = npt.NDArray[Any]
@@ -78,6 +86,24 @@ class GPTConfig:
             )
 
 
+class CheckpointFunction(Protocol):
+    """What :meth:`GPT.gradient_checkpointing_enable` takes: ``fn(block, x) -> block(x)``,
+    computed so that backward recomputes the block's activations instead of keeping them.
+
+    ``tinytorch.memoization.checkpoint`` (module 17) is one, in the shape of
+    ``torch.utils.checkpoint.checkpoint``; the GPT depends on none, so it takes the function.
+
+    Example:
+        >>> def plain(function, *args):  # the identity strategy: keeps every activation
+        ...     return function(*args)
+        >>> fn: CheckpointFunction = plain
+    """
+
+    def __call__(self, function: Module, *args: Tensor) -> Tensor:
+        """``function(*args)``, with its activations recomputed in backward."""
+        ...
+
+
 class GPT(Module):
     """A GPT language model: token + learned position embeddings, ``n_layer`` pre-LayerNorm
     causal transformer blocks, a final LayerNorm and a linear head onto the vocabulary.
@@ -94,6 +120,18 @@ class GPT(Module):
     ``targets`` ``(B, T)`` (positions equal to -100 ignored) or ``None``. An empty sequence
     (``T == 0``) gives empty logits ``(B, 0, vocab_size)``, as PyTorch does, and asking for its
     loss is an error.
+
+    Two keyword-only arguments serve generation. ``cache`` (a
+    :class:`tinytorch.attention.KVCacheProtocol`, such as module 17's ``KVCache``) holds the
+    keys and values of the tokens seen before: ``idx`` then holds only the new tokens, at
+    positions ``cache.length ..`` (``cache.length + T <= block_size``), and each block stores
+    theirs in the cache's layer of its index. ``logits_to_keep=n`` (Hugging Face's name)
+    projects only the last ``n`` positions onto the vocabulary (0, the default: all of them).
+
+    ``gradient_checkpointing_enable(fn)`` makes training forwards run each block through
+    ``fn(block, x)`` (a :class:`CheckpointFunction`, such as ``tinytorch.memoization.checkpoint``),
+    as Hugging Face models do with ``torch.utils.checkpoint``; ``gradient_checkpointing_disable()``
+    turns it off. It applies in training mode, with grad enabled and no cache.
 
     :meth:`from_nanogpt` loads a nanoGPT model's ``state_dict`` (the key mapping is in the
     package README); :meth:`save_pretrained` / :meth:`from_pretrained` save and load TinyTorch's
@@ -143,6 +181,7 @@ class GPT(Module):
         self.ln_f = LayerNorm(c.n_embd, bias=c.bias, dtype=dtype)
         self.lm_head = Linear(c.n_embd, c.vocab_size, bias=False, dtype=dtype)
         self.lm_head.weight = self.wte.weight  # weight tying: one Parameter, two uses
+        self._checkpoint_fn: CheckpointFunction | None = None
         self._init_weights(generator)
 
     def _init_weights(self, generator: Generator | None) -> None:
@@ -161,13 +200,64 @@ class GPT(Module):
             for residual in (block.attn.out_proj, block.mlp.c_proj):
                 init.normal_(residual.weight, 0.0, residual_std, generator=generator)
 
+    # ---- gradient checkpointing -------------------------------------------------------
+    def gradient_checkpointing_enable(self, checkpoint_fn: CheckpointFunction) -> None:
+        """Run each block of a training forward through ``checkpoint_fn(block, x)``.
+
+        Example:
+            >>> from tinytorch.tensor import Generator
+            >>> model = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1,
+            ...                       n_embd=8), generator=Generator(0))
+            >>> model.gradient_checkpointing_enable(lambda block, x: block(x))
+            >>> model.is_gradient_checkpointing
+            True
+        """
+        if not callable(checkpoint_fn):
+            raise TypeError(
+                f"GPT.gradient_checkpointing_enable: expected a function fn(block, x), got "
+                f"{type(checkpoint_fn).__name__}"
+            )
+        self._checkpoint_fn = checkpoint_fn
+
+    def gradient_checkpointing_disable(self) -> None:
+        """Run the blocks directly again, keeping their activations for backward.
+
+        Example:
+            >>> from tinytorch.tensor import Generator
+            >>> model = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1,
+            ...                       n_embd=8), generator=Generator(0))
+            >>> model.gradient_checkpointing_disable()
+            >>> model.is_gradient_checkpointing
+            False
+        """
+        self._checkpoint_fn = None
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        """Whether a checkpoint function is set (Hugging Face's name)."""
+        return self._checkpoint_fn is not None
+
     # ---- forward ------------------------------------------------------------------------
     def forward(
-        self, idx: TensorLike, targets: TensorLike | None = None
+        self,
+        idx: TensorLike,
+        targets: TensorLike | None = None,
+        *,
+        cache: KVCacheProtocol | None = None,
+        logits_to_keep: int = 0,
     ) -> tuple[Tensor, Tensor | None]:
         if not isinstance(idx, Tensor):
             idx = Tensor(idx)
-        x = self._hidden(idx)
+        x = self._hidden(idx, cache)
+        if logits_to_keep:
+            if isinstance(logits_to_keep, bool) or not isinstance(logits_to_keep, int):
+                raise TypeError(f"GPT: logits_to_keep must be an int, got {logits_to_keep!r}")
+            if logits_to_keep < 0 or targets is not None:
+                raise ValueError(
+                    f"GPT: logits_to_keep must be >= 0 and cannot go with targets (the loss "
+                    f"needs every position), got {logits_to_keep} for idx {idx.shape}"
+                )
+            x = x[:, -logits_to_keep:, :]
         logits = self.lm_head(x)
         if targets is None:
             return logits, None
@@ -187,21 +277,47 @@ class GPT(Module):
         loss = cross_entropy(logits.reshape(b * t, v), targets.reshape(b * t))
         return logits, loss
 
-    def _hidden(self, idx: Tensor) -> Tensor:
+    def _hidden(self, idx: Tensor, cache: KVCacheProtocol | None = None) -> Tensor:
         """The final LayerNorm's output, (B, T, n_embd): everything but the head."""
         if idx.ndim != 2 or idx.dtype.kind not in "iu":
             raise ValueError(
                 f"GPT: idx must be an integer tensor of shape (batch, time), got {idx.dtype} "
                 f"of shape {idx.shape}"
             )
+        if cache is not None:
+            return self._hidden_cached(idx, cache)
         if idx.shape[1] > self.config.block_size:
             raise ValueError(
                 f"GPT: a sequence of length {idx.shape[1]} (idx shape {idx.shape}) is longer "
                 f"than block_size={self.config.block_size}"
             )
         x = self.drop(self.wpe(self.wte(idx)))
-        for block in self.h:
-            x = block(x)
+        checkpoint_fn = self._checkpoint_fn
+        if checkpoint_fn is not None and self.training and is_grad_enabled():
+            for block in self.h:
+                x = checkpoint_fn(block, x)
+        else:
+            for block in self.h:
+                x = block(x)
+        out: Tensor = self.ln_f(x)
+        return out
+
+    def _hidden_cached(self, idx: Tensor, cache: KVCacheProtocol) -> Tensor:
+        """:meth:`_hidden` of new tokens after the ``cache.length`` tokens the cache holds."""
+        past = cache.length
+        if isinstance(past, bool) or not isinstance(past, (int, np.integer)) or past < 0:
+            raise TypeError(f"GPT: cache.length must be an int >= 0, got {past!r}")
+        t = idx.shape[1]
+        if past + t > self.config.block_size:
+            raise ValueError(
+                f"GPT: the cache holds {past} tokens and idx {idx.shape} adds {t}: positions up "
+                f"to {past + t} exceed block_size={self.config.block_size}"
+            )
+        # Learned positions past..past+t-1: the lookup PositionalEmbedding does from 0.
+        positions = Tensor(np.arange(past, past + t))
+        x = self.drop(self.wte(idx) + embedding(positions, self.wpe.weight))
+        for i, block in enumerate(self.h):
+            x = block(x, cache=cache, layer_idx=i)
         out: Tensor = self.ln_f(x)
         return out
 
@@ -518,13 +634,42 @@ def check_gpt_arrays(
     return first
 
 
+def sample_tokens(
+    logits: npt.ArrayLike,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: Generator | None = None,
+) -> Array:
+    """One token per row of ``logits`` ``(B, V)``, sampled as :meth:`GPT.generate` samples.
+
+    The logits are taken in float64 and divided by ``temperature``, the ``top_k`` most likely
+    tokens kept (if given), and one uniform draw per row of ``generator`` (the default one if
+    none) picks a token by inverse CDF. A cached generation (module 17) samples through it, so
+    that the same generator state gives the same tokens as :meth:`GPT.generate`.
+
+    Example:
+        >>> from tinytorch.tensor import Generator
+        >>> sample_tokens([[0.0, 5.0, 1.0], [9.0, 0.0, 0.0]], top_k=1)
+        array([1, 0])
+        >>> sample_tokens([[0.0, 0.0]], generator=Generator(0)).shape
+        (1,)
+    """
+    if not temperature > 0:
+        raise ValueError(f"sample_tokens: temperature must be positive, got {temperature}")
+    if top_k is not None and (isinstance(top_k, bool) or top_k < 1):
+        raise ValueError(f"sample_tokens: top_k must be a positive int or None, got {top_k!r}")
+    scores = np.asarray(logits).astype(np.float64)
+    if scores.ndim != 2:
+        raise ValueError(f"sample_tokens: logits must be (batch, vocab), got {scores.shape}")
+    return _sample(scores / temperature, top_k, (generator or default_generator).rng)
+
+
 def _sample(logits: Array, top_k: int | None, rng: np.random.Generator) -> Array:
     """One token per row of ``logits`` (B, V), by inverse-CDF sampling from the softmax."""
     if top_k is not None and top_k < logits.shape[-1]:
         kth = np.partition(logits, -top_k, axis=-1)[:, -top_k, None]
         logits = np.where(logits < kth, -np.inf, logits)
-    logits = logits - logits.max(axis=-1, keepdims=True)
-    probs = np.exp(logits)
+    probs = softmax_array(logits, -1)  # the one softmax of module 02
     cdf = np.cumsum(probs, axis=-1)
     u = rng.random((logits.shape[0], 1)) * cdf[:, -1:]
     # The first index whose cumulative mass exceeds u; a token of zero mass is never chosen.

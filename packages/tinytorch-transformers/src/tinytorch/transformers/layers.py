@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.activations import GELU
-from tinytorch.attention import MultiHeadAttention
+from tinytorch.attention import KVCacheProtocol, MultiHeadAttention
 from tinytorch.layers import Dropout, Linear, Module, Parameter
 from tinytorch.tensor import Generator, Tensor
 from tinytorch.transformers.functional import layer_norm
@@ -119,7 +119,9 @@ class TransformerBlock(Module):
     leaves the residual stream an identity path from the embeddings to the output, which
     trains deep stacks without learning-rate warmup tricks. ``causal=True`` (the default)
     lets each position attend to itself and earlier positions only. ``gelu_approximate`` is
-    the MLP's GELU (``"tanh"``, GPT-2's, or ``"none"``, the exact one).
+    the MLP's GELU (``"tanh"``, GPT-2's, or ``"none"``, the exact one). ``cache`` and
+    ``layer_idx`` (keyword only) go to the attention: this block's keys and values are kept in
+    the cache's layer ``layer_idx`` (see :class:`tinytorch.attention.KVCacheProtocol`).
 
     Example:
         >>> from tinytorch.tensor import Generator, randn
@@ -163,10 +165,24 @@ class TransformerBlock(Module):
             generator=generator,
         )
 
-    def forward(self, x: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        key_padding_mask: Tensor | None = None,
+        *,
+        cache: KVCacheProtocol | None = None,
+        layer_idx: int = 0,
+    ) -> Tensor:
         h = self.ln_1(x)
         attended, _ = self.attn(
-            h, h, h, key_padding_mask, need_weights=False, is_causal=self.causal
+            h,
+            h,
+            h,
+            key_padding_mask,
+            need_weights=False,
+            is_causal=self.causal,
+            cache=cache,
+            layer_idx=layer_idx,
         )
         x = x + self.attn_dropout(attended)
         out: Tensor = x + self.mlp(self.ln_2(x))
