@@ -264,3 +264,20 @@ def test_pooling_counts_each_window_element() -> None:
 def test_bytes_moved_is_inputs_plus_output() -> None:
     e = event("matmul", [(7, 3), (3, 4)], (7, 4))
     assert bytes_moved(e) == 4 * (21 + 12) + 4 * 28
+
+
+def test_the_tier_ops_count_as_their_float_counterparts() -> None:
+    # Module 15: an int8 x int8 product is the same arithmetic as its float one; fake
+    # quantization is elementwise with a mask-times-gradient backward.
+    linear = event("quantized_linear", [(6, 5), (4, 5)], (6, 4))
+    assert forward_flops(linear) == Flops(matmul=2 * 6 * 5 * 4)
+    assert backward_flops(RuleEvent(linear, (True, False), 0, 1)) == Flops()
+    conv = event("quantized_conv2d", [(2, 3, 8, 8), (4, 3, 3, 3)], (2, 4, 6, 6))
+    assert forward_flops(conv) == Flops(matmul=2 * 2 * 4 * 6 * 6 * 3 * 3 * 3)
+    fake = event("fake_quantize_per_tensor_affine", [(3, 4)], (3, 4))
+    assert forward_flops(fake) == Flops(elementwise=12)
+    assert backward_flops(RuleEvent(fake, (True,), 0, 1)) == Flops(elementwise=12)
+    # Module 17's checkpoint wraps ops that are recorded (and counted) on their own.
+    wrapper = event("checkpoint", [(2, 4), (4, 4)], (2, 4))
+    assert forward_flops(wrapper) == Flops()
+    assert backward_flops(RuleEvent(wrapper, (True, True), 0, 1)) == Flops()

@@ -131,6 +131,9 @@ ELEMENTWISE: dict[str, int] = {
     "gelu": 8,  # the derivative of either form, term by term
     "where": 1,
     "masked_fill": 1,
+    # module 15's fake quantization: the straight-through gradient is the mask times grad
+    "fake_quantize_per_tensor_affine": 1,
+    "fake_quantize_per_channel_affine": 1,
 }
 """Elementwise ops and the backward FLOPs per output element of each computed input gradient."""
 
@@ -158,6 +161,12 @@ REDUCTIONS: dict[str, tuple[int, int]] = {
 _NORMS = frozenset({"layer_norm", "batch_norm"})
 _POOLS = frozenset({"max_pool2d", "avg_pool2d"})
 _MATMULS = frozenset({"matmul", "conv2d", "scaled_dot_product_attention"})
+# Module 15's integer kernels: an int8 product counted as its float counterpart (2*M*N*K, or
+# conv2d's formula); they are inference-only, so their rules run nothing.
+_QUANTIZED = frozenset({"quantized_linear", "quantized_conv2d"})
+# Ops that only wrap others: module 17's checkpoint records the ops it runs (in the forward and
+# again in the recompute of its backward), so the wrapper itself counts nothing.
+_WRAPPERS = frozenset({"checkpoint"})
 
 
 def known_ops() -> frozenset[str]:
@@ -167,7 +176,16 @@ def known_ops() -> frozenset[str]:
         >>> {"matmul", "relu", "reshape", "layer_norm"} <= known_ops()
         True
     """
-    return SHAPE_ONLY | ELEMENTWISE.keys() | REDUCTIONS.keys() | _NORMS | _POOLS | _MATMULS
+    return (
+        SHAPE_ONLY
+        | ELEMENTWISE.keys()
+        | REDUCTIONS.keys()
+        | _NORMS
+        | _POOLS
+        | _MATMULS
+        | _QUANTIZED
+        | _WRAPPERS
+    )
 
 
 def unknown_ops(events: Iterable[OpEvent | RuleEvent]) -> list[str]:
@@ -219,6 +237,10 @@ def forward_flops(e: OpEvent) -> Flops:
         return Flops(matmul=_conv2d(e), elementwise=bias)
     if op == "scaled_dot_product_attention":
         return _sdpa_forward(e)
+    if op == "quantized_linear":  # x (..., K) times the int8 weight (N, K), transposed
+        return Flops(matmul=2 * _numel(shapes[0]) * shapes[1][0])
+    if op == "quantized_conv2d":
+        return Flops(matmul=_conv2d(e))
     if op in _NORMS:
         return Flops(reduction=(5 + len(shapes) - 1) * _numel(shapes[0]))
     if op in _POOLS:

@@ -15,6 +15,7 @@ out of ``wall_ns``, so the coverage ``(forward + backward) / wall`` compares lik
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -117,6 +118,10 @@ class profile(graph.Observer):  # lower case: PyTorch's name, torch.profiler.pro
         self._open_regions: list[tuple[str, int, int]] = []  # (name, start, overhead so far)
         self._handles: list[graph.RemovableHandle] = []
         self._active = False
+        # (time, profiler's time so far) at the end of each op and rule: what a rule that
+        # nests others subtracts.
+        self._overhead_log_t: list[int] = []
+        self._overhead_log_v: list[int] = []
 
     # ---- the context manager --------------------------------------------------------------
     def __enter__(self) -> profile:
@@ -170,6 +175,7 @@ class profile(graph.Observer):  # lower case: PyTorch's name, torch.profiler.pro
         node = out._node
         if node is not None:
             self._forward_of[id(node)] = (node, event)
+        self._log_overhead(end_ns)
 
     def on_rule(
         self, node: graph.Node, grads: Sequence[Array | None], start_ns: int, end_ns: int
@@ -182,7 +188,9 @@ class profile(graph.Observer):  # lower case: PyTorch's name, torch.profiler.pro
                 node.op, node.inputs, node.attrs, Tensor._wrap(node.out), None, None, 0, 0
             )
         computed = tuple(g is not None for g in grads)
-        self.rules.append(RuleEvent(forward, computed, start_ns, end_ns))
+        nested = self._nested_ns(start_ns)
+        self.rules.append(RuleEvent(forward, computed, start_ns, end_ns, nested))
+        self._log_overhead(end_ns)
 
     def on_region(self, name: str, entering: bool, t_ns: int) -> None:
         if entering:
@@ -195,6 +203,37 @@ class profile(graph.Observer):  # lower case: PyTorch's name, torch.profiler.pro
                 depth = len(self._modules)
                 self.regions.append(RegionEvent("region", name, name, start, t_ns, depth, spent))
                 break
+
+    def _nested_ns(self, start_ns: int) -> int:
+        """Time of the events that ran inside a rule begun at ``start_ns`` (a rule that runs
+        ops and a backward of its own, as checkpoint's does), with the profiler's time then.
+
+        Events are appended as they end, so the nested ones are the last ones, ended after
+        ``start_ns``; most rules have none and stop at the first look. A nested region (the
+        inner backward) counts whole, the ops and rules inside it with it; the first op of a
+        recompute began at the previous event, before the rule: only its part inside counts."""
+        regions = []
+        for r in reversed(self.regions):
+            if r.end_ns <= start_ns:
+                break
+            if r.kind == "region" and r.start_ns >= start_ns:
+                regions.append(r)
+        outer = [r for r in regions if not any(o is not r and _inside(r, o) for o in regions)]
+        nested = sum(r.duration_ns for r in outer)
+        nested += _time_since(self.ops, start_ns, outer) + _time_since(self.rules, start_ns, outer)
+        if nested:
+            spent = self._overhead_now() - self._overhead_before(start_ns)
+            nested += spent - sum(r.overhead_ns for r in outer)
+        return nested
+
+    def _log_overhead(self, t_ns: int) -> None:
+        self._overhead_log_t.append(t_ns)
+        self._overhead_log_v.append(self._overhead_now())
+
+    def _overhead_before(self, t_ns: int) -> int:
+        """The profiler's own time up to ``t_ns``, from the log kept at each event's end."""
+        i = bisect.bisect_right(self._overhead_log_t, t_ns)
+        return self._overhead_log_v[i - 1] if i else 0
 
     def _overhead_now(self) -> int:
         """The profiler's own time since it started, up to the event being reported."""
@@ -301,6 +340,24 @@ class profile(graph.Observer):  # lower case: PyTorch's name, torch.profiler.pro
         from tinytorch.profiling.trace import write_chrome_trace
 
         return write_chrome_trace(self, Path(path))
+
+
+def _inside(e: OpEvent | RuleEvent | RegionEvent, outer: RegionEvent) -> bool:
+    return outer.start_ns <= e.start_ns and e.end_ns <= outer.end_ns
+
+
+def _time_since(
+    events: Sequence[OpEvent | RuleEvent], start_ns: int, regions: list[RegionEvent]
+) -> int:
+    """The time of the last ``events``, those that ended after ``start_ns`` (only their part
+    after it), that none of ``regions`` already holds."""
+    total = 0
+    for e in reversed(events):
+        if e.end_ns <= start_ns:
+            break
+        if not any(_inside(e, r) for r in regions):
+            total += min(e.duration_ns, e.end_ns - start_ns)
+    return total
 
 
 def _op_event(
