@@ -29,7 +29,7 @@ from tinytorch.autograd import no_grad
 from tinytorch.dataloader import DataLoader, TensorDataset
 from tinytorch.layers import Module
 from tinytorch.losses import CrossEntropyLoss
-from tinytorch.profiling.workloads import digits, lenet_model, mlp_model
+from tinytorch.profiling.workloads import char_gpt, digits, lenet_model, mlp_model
 from tinytorch.tensor import Generator, Tensor
 from tinytorch.training import CosineAnnealingLR, Trainer
 
@@ -162,30 +162,12 @@ def validation_loss(model: Any, ids: Ids, block: int, batch: int = 64) -> float:
 def train_char_gpt(steps: int = 600, seed: int = 0) -> TrainedGPT:
     """Train the 2017 milestone's character GPT for ``steps`` steps by its recipe (needs
     tinytorch-profiling[language]); 600 steps take a few minutes on two cores."""
-    try:
-        from tinytorch.tokenization import CharTokenizer
-        from tinytorch.transformers import GPT, GPTConfig
-    except ImportError as err:
-        raise ImportError(
-            "train_char_gpt needs tinytorch-transformers: "
-            "pip install 'tinytorch-profiling[language]'"
-        ) from err
-    import pydoc_data.topics
-
     from tinytorch.training import CosineAnnealingLR, LinearLR, SequentialLR, clip_grad_norm_
 
-    topics = pydoc_data.topics.topics
-    text = "".join(topics[k] for k in sorted(topics))
-    tokenizer = CharTokenizer.from_text(text)
-    data = np.asarray(tokenizer.encode(text), dtype=np.int64)
+    model, tokenizer, data = char_gpt(seed)
     split = int(0.9 * len(data))
     train_ids, val_ids = data[:split], data[split:]
-    block, batch, lr, warmup = 64, 32, 2e-3, 30
-    config = GPTConfig(
-        vocab_size=tokenizer.vocab_size, block_size=block, n_layer=4, n_head=4, n_embd=128,
-        dropout=0.0,
-    )  # fmt: skip
-    model = GPT(config, generator=Generator(seed))
+    block, batch, lr, warmup = model.config.block_size, 32, 2e-3, 30
     optimizer = model.configure_optimizers(weight_decay=0.1, lr=lr, betas=(0.9, 0.99))
     schedule = SequentialLR(
         optimizer,

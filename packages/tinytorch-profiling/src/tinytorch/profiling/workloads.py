@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tinytorch.dataloader import Normalize, TensorDataset, tiny_digits
 from tinytorch.layers import Module
 from tinytorch.optimizers import Optimizer
 from tinytorch.tensor import Generator, Tensor
 
-__all__ = ["WORKLOADS", "Workload", "digits", "lenet_model", "mlp_model", "workload"]
+__all__ = ["WORKLOADS", "Workload", "char_gpt", "digits", "lenet_model", "mlp_model", "workload"]
 
 BATCH = 32
 
@@ -154,14 +155,17 @@ def lenet() -> Workload:
     )
 
 
-def gpt() -> Workload:
-    """The 2017 milestone's character GPT step (needs tinytorch-profiling[language])."""
+def char_gpt(seed: int = 0) -> tuple[Any, Any, npt.NDArray[np.int64]]:
+    """The 2017 milestone's character GPT, untrained, with its tokenizer and its text as ids:
+    (model, tokenizer, ids). The text is the Python documentation's topics (``pydoc_data``,
+    which ships with Python); the model 4 layers x 4 heads x 128 wide, context 64, no dropout.
+    Needs tinytorch-profiling[language]."""
     try:
         from tinytorch.tokenization import CharTokenizer
         from tinytorch.transformers import GPT, GPTConfig
     except ImportError as err:
         raise ImportError(
-            "the gpt workload needs tinytorch-transformers: "
+            "the character GPT needs tinytorch-transformers: "
             "pip install 'tinytorch-profiling[language]'"
         ) from err
     import pydoc_data.topics
@@ -171,18 +175,20 @@ def gpt() -> Workload:
     tokenizer = CharTokenizer.from_text(text)
     data = np.asarray(tokenizer.encode(text), dtype=np.int64)
     config = GPTConfig(
-        vocab_size=tokenizer.vocab_size,
-        block_size=64,
-        n_layer=4,
-        n_head=4,
-        n_embd=128,
+        vocab_size=tokenizer.vocab_size, block_size=64, n_layer=4, n_head=4, n_embd=128,
         dropout=0.0,
-    )
-    model = GPT(config, generator=Generator(0))
+    )  # fmt: skip
+    return GPT(config, generator=Generator(seed)), tokenizer, data
+
+
+def gpt() -> Workload:
+    """The 2017 milestone's character GPT step (needs tinytorch-profiling[language])."""
+    model, _, data = char_gpt()
     optimizer = model.configure_optimizers(weight_decay=0.1, lr=2e-3, betas=(0.9, 0.99))
+    block = model.config.block_size
     rng = np.random.default_rng(0)
-    starts = rng.integers(0, len(data) - config.block_size - 1, BATCH)
-    windows = data[starts[:, None] + np.arange(config.block_size + 1)]
+    starts = rng.integers(0, len(data) - block - 1, BATCH)
+    windows = data[starts[:, None] + np.arange(block + 1)]
     x, y = Tensor(windows[:, :-1]), Tensor(windows[:, 1:])
 
     def step() -> float:
