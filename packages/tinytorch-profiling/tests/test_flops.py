@@ -281,3 +281,28 @@ def test_the_tier_ops_count_as_their_float_counterparts() -> None:
     wrapper = event("checkpoint", [(2, 4), (4, 4)], (2, 4))
     assert forward_flops(wrapper) == Flops()
     assert backward_flops(RuleEvent(wrapper, (True, True), 0, 1)) == Flops()
+
+
+def test_module_18s_fused_ops_count_what_they_replace() -> None:
+    # Accelerating a model changes its time, never its FLOPs.
+    linear = event("linear", [(6, 5), (4, 5), (4,)], (6, 4))
+    assert forward_flops(linear) == Flops(matmul=2 * 6 * 5 * 4, elementwise=6 * 4)
+    assert backward_flops(RuleEvent(linear, (False, True, True), 0, 1)) == Flops(
+        matmul=2 * 6 * 5 * 4, reduction=6 * 4
+    )
+    fused = event("linear_gelu", [(6, 5), (4, 5), (4,)], (6, 4))
+    assert forward_flops(fused) == Flops(matmul=240, elementwise=2 * 24)
+    assert backward_flops(RuleEvent(fused, (True, True, True), 0, 1)) == Flops(
+        matmul=2 * 240, elementwise=8 * 24, reduction=24
+    )
+    packed = event("causal_self_attention", [(2, 5, 3 * 8)], (2, 5, 8), num_heads=2)
+    head = [(2, 2, 5, 4)] * 3
+    sdpa = event("scaled_dot_product_attention", head, (2, 2, 5, 4))
+    assert forward_flops(packed) == forward_flops(sdpa)
+    assert backward_flops(RuleEvent(packed, (True,), 0, 1)) == backward_flops(
+        RuleEvent(sdpa, (True, True, True), 0, 1)
+    )
+    pool = event("relu_max_pool2d", [(2, 3, 8, 8)], (2, 3, 4, 4))
+    plain = event("max_pool2d", [(2, 3, 8, 8)], (2, 3, 4, 4), kernel=(2, 2), stride=(2, 2))
+    relu = event("relu", [(2, 3, 4, 4)], (2, 3, 4, 4))
+    assert forward_flops(pool) == forward_flops(plain) + forward_flops(relu)

@@ -31,6 +31,7 @@ measurements of hardware work. An op name the tables do not know counts zero and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -164,6 +165,11 @@ _MATMULS = frozenset({"matmul", "conv2d", "scaled_dot_product_attention"})
 # Module 15's integer kernels: an int8 product counted as its float counterpart (2*M*N*K, or
 # conv2d's formula); they are inference-only, so their rules run nothing.
 _QUANTIZED = frozenset({"quantized_linear", "quantized_conv2d"})
+# Module 18's fused ops, each counted as exactly the unfused ops it replaces (so accelerating a
+# model changes its time, never its FLOPs): linear = matmul + bias add, linear_gelu = linear +
+# gelu, causal_self_attention = the attention op over the packed q/k/v (the getitems and
+# reshapes it saves count 0), relu_max_pool2d = max_pool2d(2) + relu.
+_FUSED = frozenset({"linear", "linear_gelu", "causal_self_attention", "relu_max_pool2d"})
 # Ops that only wrap others: module 17's checkpoint records the ops it runs (in the forward and
 # again in the recompute of its backward), so the wrapper itself counts nothing.
 _WRAPPERS = frozenset({"checkpoint"})
@@ -184,6 +190,7 @@ def known_ops() -> frozenset[str]:
         | _POOLS
         | _MATMULS
         | _QUANTIZED
+        | _FUSED
         | _WRAPPERS
     )
 
@@ -241,6 +248,8 @@ def forward_flops(e: OpEvent) -> Flops:
         return Flops(matmul=2 * _numel(shapes[0]) * shapes[1][0])
     if op == "quantized_conv2d":
         return Flops(matmul=_conv2d(e))
+    if op in _FUSED:
+        return _fused(e, None)
     if op in _NORMS:
         return Flops(reduction=(5 + len(shapes) - 1) * _numel(shapes[0]))
     if op in _POOLS:
@@ -280,6 +289,8 @@ def backward_flops(r: RuleEvent) -> Flops:
         return _conv2d_backward(e, computed)
     if op == "scaled_dot_product_attention":
         return _sdpa_backward(e, computed)
+    if op in _FUSED:
+        return _fused(e, computed)
     if op in _NORMS:
         return Flops(reduction=_norm_backward_per_element(e, computed) * _numel(shapes[0]))
     if op in _POOLS:
@@ -384,6 +395,46 @@ def _sdpa_backward(e: OpEvent, computed: tuple[bool, ...]) -> Flops:
         elementwise=q_numel * q_grad + k_numel * k_grad + dropout,  # the scale of dQ, dK
         reduction=4 * scores if through_scores else 0,  # the softmax's backward
     )
+
+
+# ---- module 18's fused ops: the sum of what they replace --------------------------------------
+def _fused(e: OpEvent, computed: tuple[bool, ...] | None) -> Flops:
+    """Forward (``computed`` None) or backward FLOPs of a fused op, as its unfused ops'."""
+    needs = computed or (False,) * len(e.input_shapes)
+    parts: list[tuple[OpEvent, tuple[bool, ...]]] = []
+    if e.op in ("linear", "linear_gelu"):
+        x, w = e.input_shapes[0], e.input_shapes[1]
+        rows = _numel(x[:-1])
+        out = (*x[:-1], w[0])
+        matmul = _like(e, "matmul", [(rows, w[1]), (w[1], w[0])], (rows, w[0]))
+        parts.append((matmul, (needs[0], needs[1])))
+        if len(e.input_shapes) == 3:
+            parts.append((_like(e, "add", [out, e.input_shapes[2]], out), (False, needs[2])))
+        if e.op == "linear_gelu":
+            parts.append((_like(e, "gelu", [out], out), (True,)))
+    elif e.op == "causal_self_attention":
+        n, length, packed = e.input_shapes[0]
+        heads = int(e.attrs["num_heads"])
+        head = (n, heads, length, packed // 3 // heads)
+        parts.append((_like(e, "scaled_dot_product_attention", [head] * 3, head), needs * 3))
+    else:  # relu_max_pool2d: max_pool2d with a 2x2 window, then relu on the pooled output
+        pool = _like(e, "max_pool2d", list(e.input_shapes), e.out_shape)
+        parts.append((dataclasses.replace(pool, attrs={"kernel": (2, 2)}), needs))
+        parts.append((_like(e, "relu", [e.out_shape], e.out_shape), (True,)))
+    total = Flops()
+    for part, grads in parts:
+        if computed is None:
+            total = total + forward_flops(part)
+        else:
+            total = total + backward_flops(RuleEvent(part, grads, 0, 0))
+    return total
+
+
+def _like(e: OpEvent, op: str, shapes: list[Shape], out: Shape) -> OpEvent:
+    """An event of ``op`` with ``e``'s dtype and module, for counting a fused op's parts."""
+    dtype = e.out_dtype
+    return OpEvent(op, e.module, tuple(shapes), (dtype,) * len(shapes), (True,) * len(shapes),
+                   {}, out, dtype, 0, 0, 0)  # fmt: skip
 
 
 # ---- the rest ---------------------------------------------------------------------------------
