@@ -5,20 +5,18 @@ NumPy has no list kernels, so here the list *is* one array: the parameters are r
 slices of a flat buffer (same ``Parameter`` objects, same values), the moments live in flat
 buffers of the same layout, and a step gathers the gradients into one flat gradient and runs
 each of Adam's dozen ufuncs once per parameter group instead of once per parameter.
-The per-element arithmetic is :class:`tinytorch.optimizers.AdamW`'s, operation for operation,
-so the updated weights are bit-identical.
+The update is :class:`tinytorch.optimizers.Adam`'s own ``_update``, called on spans of the flat
+buffers, so the updated weights are bit-identical.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from tinytorch.optimizers import Adam, AdamW, Optimizer
-from tinytorch.optimizers.optimizer import lerp_, square_average_
+from tinytorch.optimizers import Adam, AdamW, ParamGroup
 from tinytorch.tensor import Tensor, graph
 
 __all__ = ["ForeachAdamW"]
@@ -26,7 +24,7 @@ __all__ = ["ForeachAdamW"]
 Array = npt.NDArray[Any]
 
 
-class ForeachAdamW(Optimizer):
+class ForeachAdamW(Adam):
     """AdamW (or Adam, ``decoupled=False``) stepping one flat buffer per dtype.
 
     Build it from an existing optimizer with :meth:`from_optimizer` (what ``accelerate`` does):
@@ -52,15 +50,9 @@ class ForeachAdamW(Optimizer):
         *,
         decoupled: bool = True,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": False,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad=False)
         self.decoupled = bool(decoupled)
+        self._decoupled = self.decoupled  # what Adam's update reads
         self._flatten()
 
     @classmethod
@@ -88,8 +80,8 @@ class ForeachAdamW(Optimizer):
             new.load_state_dict(saved)
         return new
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        Adam._check_group(self, group)  # type: ignore[arg-type]
+    def _check_group(self, group: ParamGroup) -> None:
+        super()._check_group(group)
         if group["amsgrad"]:
             raise ValueError("ForeachAdamW: amsgrad is not supported")
 
@@ -104,7 +96,6 @@ class ForeachAdamW(Optimizer):
         self._grad = np.empty(total, dtype=dtype)
         self._m = np.zeros(total, dtype=dtype)
         self._v = np.zeros(total, dtype=dtype)
-        self._tmp = np.empty(total, dtype=dtype)
         self._spans: list[tuple[int, int]] = []  # each group's [start, stop)
         self._offsets: dict[int, tuple[int, int]] = {}
         start = 0
@@ -155,28 +146,11 @@ class ForeachAdamW(Optimizer):
             )
         self._grad[a:b].reshape(p.shape)[...] = g
 
-    def _update_span(self, a: int, b: int, group: dict[str, Any], step: int) -> None:
-        # Operation for operation Adam._update, on a span of the flat buffers.
-        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-        beta1, beta2 = group["betas"]
-        p, g, m, v, tmp = (x[a:b] for x in (self._flat, self._grad, self._m, self._v, self._tmp))
-        if not self.decoupled:
-            if weight_decay != 0:
-                np.multiply(p, weight_decay, out=tmp)
-                tmp += g
-                np.copyto(g, tmp)
-        elif weight_decay != 0:
-            p *= 1 - lr * weight_decay
-        lerp_(m, g, 1 - beta1, tmp)
-        square_average_(v, g, beta2, tmp)
-        step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
-        np.sqrt(v, out=tmp)
-        tmp /= bias_correction2_sqrt
-        tmp += eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= -step_size
-        p += tmp
+    def _update_span(self, a: int, b: int, group: ParamGroup, step: int) -> None:
+        # Adam's own update (its arithmetic, operation for operation), on a span of the flat
+        # buffers: the moments are views, so it updates them in place.
+        state = {"step": step - 1, "exp_avg": self._m[a:b], "exp_avg_sq": self._v[a:b]}
+        self._update(self._flat[a:b], self._grad[a:b], state, group)
 
     # ---- state dicts in the per-parameter layout, so checkpoints stay interchangeable ----
     def state_dict(self) -> dict[str, Any]:
