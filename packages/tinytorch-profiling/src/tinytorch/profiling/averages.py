@@ -11,7 +11,7 @@ Rows sort by any column (:data:`SORT_KEYS`), as ``torch.profiler``'s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -193,14 +193,28 @@ def _si(n: int) -> str:
     return str(n)
 
 
+def aligned_rows(cells: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells as text, the first column left-aligned, the others right-aligned: the one
+    layout of every table this package prints.
+
+    Example:
+        >>> aligned_rows([["op", "ms"], ["matmul", "1.5"]])
+        ['op       ms', 'matmul  1.5']
+    """
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return [
+        "  ".join(
+            [
+                row[0].ljust(widths[0]),
+                *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)),
+            ]
+        )
+        for row in cells
+    ]
+
+
 def _render(lines: list[list[str]]) -> str:
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    rule = "  ".join("-" * w for w in widths)
-
-    def fmt(line: list[str]) -> str:
-        first, *rest = line
-        cells = [first.ljust(widths[0])]
-        cells += [c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)]
-        return "  ".join(cells).rstrip()
-
-    return "\n".join([fmt(lines[0]), rule, *(fmt(line) for line in lines[1:])])
+    """The header, a rule of dashes under each column, the rows."""
+    dashes = [["-" * max(len(line[i]) for line in lines) for i in range(len(lines[0]))]]
+    header, rule, *rows = aligned_rows([lines[0], *dashes, *lines[1:]])
+    return "\n".join(line.rstrip() for line in (header, rule, *rows))

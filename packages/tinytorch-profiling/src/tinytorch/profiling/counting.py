@@ -8,7 +8,7 @@ counted, so a branch not taken or a layer called twice is counted as it ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.layers import Module, register_module_forward_hook
+from tinytorch.profiling.averages import aligned_rows
 from tinytorch.profiling.events import OpEvent, RuleEvent, Shape
 from tinytorch.profiling.flops import Flops, backward_flops, forward_flops, unknown_ops
 from tinytorch.profiling.profiler import profile
@@ -83,7 +84,7 @@ class FlopCount:
             (name, *(str(n) for n in (f.matmul, f.elementwise, f.reduction, f.total)))
             for name, f in [*ranked, *passes]
         ]
-        text = _aligned(cells)
+        text = aligned_rows(cells)
         rule = "-" * len(text[0])
         lines = [text[0], rule, *text[1 : 1 + len(ranked)], rule, *text[1 + len(ranked) :]]
         if self.unknown:
@@ -222,7 +223,7 @@ class Summary:
             )
             for r in self.rows
         ]
-        text = _aligned(cells)
+        text = aligned_rows(cells)
         rule = "=" * len(text[0])
         return "\n".join(
             [
@@ -294,20 +295,6 @@ def summary(model: Module, *inputs: Any) -> Summary:
         flops=count.forward.matmul,
         activation_bytes=sum(r.activation_bytes for r in rows if r.leaf),
     )
-
-
-def _aligned(cells: Sequence[Sequence[str]]) -> list[str]:
-    """Rows of cells as text: the first column left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    return [
-        "  ".join(
-            [
-                row[0].ljust(widths[0]),
-                *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)),
-            ]
-        )
-        for row in cells
-    ]
 
 
 def _under(where: str, path: str) -> bool:
