@@ -3,11 +3,12 @@
 The lessons (:mod:`tinytorch.acceleration.lessons`: loops against vectorized code, a tiled
 matmul, fusion with preallocated buffers), the fused ops (:mod:`.ops`), the foreach AdamW
 (:mod:`.foreach`) and :func:`accelerate`, which puts them together for a model and its
-optimizer.
+optimizer, and :func:`compile_inference`, a graph-free inference plan (:mod:`.inference`).
 """
 
 from tinytorch.acceleration.accelerate import Accelerated, AccelerationReport, accelerate
 from tinytorch.acceleration.foreach import ForeachAdamW
+from tinytorch.acceleration.inference import InferencePlan, KernelProvider, compile_inference
 from tinytorch.acceleration.modules import (
     FusedBlock,
     FusedGPT,
@@ -33,8 +34,11 @@ __all__ = [
     "FusedMLP",
     "FusedReLUMaxPool2d",
     "FusedSelfAttention",
+    "InferencePlan",
+    "KernelProvider",
     "accelerate",
     "causal_self_attention",
+    "compile_inference",
     "linear",
     "linear_gelu",
     "relu_max_pool2d",
