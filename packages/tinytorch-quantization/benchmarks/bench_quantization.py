@@ -6,7 +6,8 @@ For the 1986 MLP and the 1998 LeNet, trained by their full recipes
 (tinytorch.profiling.trained.train_classifier): held-out accuracy (364 digits) of float32,
 static int8 (prepare -> calibrate on the training digits -> convert; per-channel weights, and
 per-tensor beside it) and QAT (prepare_qat, a short fine-tune, convert); the bytes the model
-holds (sum of nbytes) and its checkpoint's bytes on disk (tinytorch.training.save); latency of
+holds (sum of nbytes) and its checkpoint's bytes on disk (tinytorch.training.save, whose
+format version the table's title names; the target is a file at most 0.3x float's); latency of
 inference at batch 1 and batch 364 (tinytorch.profiling.latency), and, where PyTorch is
 installed, torch's float and dynamic int8 Linear (torch.ao.quantization.quantize_dynamic) on
 the same MLP weights. For the 2017 character GPT (train_char_gpt(steps=600); --quick: 60):
@@ -41,6 +42,7 @@ from tinytorch.quantization import (
 )
 from tinytorch.quantization.qconfig import QConfig, default_qconfig
 from tinytorch.training import Trainer, save
+from tinytorch.training.checkpoint import VERSION as CHECKPOINT_VERSION
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for tools/
 from tools import benchmark as bench
@@ -155,7 +157,10 @@ def classifiers(quick: bool) -> None:
                              f"{tb * 1e6:.1f}"])  # fmt: skip
         header = ("model", "accuracy", "held bytes", "/ float", "file bytes", "/ float",
                   "p50 us b=1", "p50 us b=364")  # fmt: skip
-        title = f"{trained.name}: {trained.epochs} epochs, float32 accuracy {trained.accuracy:.2%}"
+        title = (
+            f"{trained.name}: {trained.epochs} epochs, float32 accuracy {trained.accuracy:.2%}; "
+            f"checkpoint format version {CHECKPOINT_VERSION}"
+        )
         print(bench.table(title, header, rows))
         print(bench.table("", header, rows, markdown=True))
         print()

@@ -80,8 +80,9 @@ def test_static_int8_mlp_keeps_accuracy_and_holds_a_quarter(mlp: object, tmp_pat
     x = t.test.tensors[0]  # type: ignore[attr-defined]
     assert np.array_equal(fresh(x).data, q(x).data)
     ratio = os.path.getsize(qpath) / os.path.getsize(fpath)
-    # The payload is 0.276x; each array costs ~315 bytes of zip and npy headers besides.
-    assert 0.25 < ratio < 0.4
+    # The payload is 0.276x; in checkpoint format 2 each array costs ~63 bytes of manifest
+    # besides, so the file is 0.298x: issue 11's bar is 0.3x.
+    assert 0.27 < ratio <= 0.3
 
 
 def _integer_reference(layer: QuantizedLinear, x: np.ndarray) -> np.ndarray:

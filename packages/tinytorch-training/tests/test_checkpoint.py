@@ -1,12 +1,16 @@
 """save_arrays / load_arrays and save_checkpoint / load_checkpoint: exact, safe, all-or-nothing."""
 
 import json
+import math
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinytorch.layers import Dropout, Linear, Sequential
 from tinytorch.optimizers import SGD, Adam, AdamW
@@ -21,7 +25,9 @@ from tinytorch.training import (
     save_arrays,
     save_checkpoint,
 )
-from tinytorch.training.checkpoint import MANIFEST
+from tinytorch.training.checkpoint import DATA, MANIFEST_JSON
+
+DATA_DIR = Path(__file__).parent / "data"
 
 
 def awkward_arrays():
@@ -73,8 +79,9 @@ def test_tensors_are_saved_as_their_arrays(tmp_path):
     ("arrays", "metadata", "error", "message"),
     [
         ({"x": np.array([{}], dtype=object)}, None, TypeError, "needs pickle"),
-        ({MANIFEST: np.zeros(1)}, None, ValueError, "invalid array name"),
+        ({"a\0b": np.zeros(1)}, None, ValueError, "invalid array name"),
         ({"": np.zeros(1)}, None, ValueError, "invalid array name"),
+        ({"x": np.zeros(2, "i4,f8")}, None, TypeError, r"dtype \[\('f0', '<i4'\).*structured"),
         ({"x": [1.0, 2.0]}, None, TypeError, "numpy array or Tensor"),
         ({"x": np.zeros(1)}, {"f": object()}, TypeError, "not JSON-serialisable"),
     ],
@@ -123,9 +130,7 @@ def test_an_edited_array_is_refused_by_the_digest(tmp_path):
     rewrite(
         path,
         lambda name, data: (
-            data.replace(weights[3:4].tobytes(), np.float64(-3).tobytes())
-            if name == "w.npy"
-            else data
+            data.replace(weights[3:4].tobytes(), np.float64(-3).tobytes()) if name == DATA else data
         ),
     )
     with pytest.raises(CheckpointError, match="SHA-256 mismatch"):
@@ -145,7 +150,7 @@ def test_an_added_array_is_refused(tmp_path):
     save_arrays(path, {"w": np.zeros(2)})
     with zipfile.ZipFile(path, "a") as zf:
         zf.writestr("extra.npy", b"")
-    with pytest.raises(CheckpointError, match="disagree"):
+    with pytest.raises(CheckpointError, match=r"the members are \['arrays.bin', 'extra.npy'"):
         load_arrays(path)
 
 
@@ -174,11 +179,135 @@ def test_a_file_from_elsewhere_is_refused_with_the_reason(tmp_path):
         load_arrays(tmp_path / "bare.npy")
     with pytest.raises(FileNotFoundError):
         load_arrays(tmp_path / "missing.npz")
-    path = tmp_path / "v2.npz"
+    path = tmp_path / "v3.npz"
     save_arrays(path, {"w": np.zeros(2)})
-    rewrite(path, lambda name, data: data.replace(b'"version":1', b'"version":2'))
-    with pytest.raises(CheckpointError, match="format version 2"):
+    rewrite(path, lambda name, data: data.replace(b'"version":2', b'"version":3'))
+    with pytest.raises(CheckpointError, match="format version 3; this reader knows versions 1"):
         load_arrays(path)
+
+
+def test_the_layout_is_one_data_member_and_a_json_manifest(tmp_path):
+    """Every array lies in one member at its dtype's alignment, packed in order; the file is
+    the arrays' bytes plus a manifest entry each plus a fixed zip frame, and the same content
+    always gives the same bytes."""
+    arrays = awkward_arrays()
+    path = tmp_path / "a.npz"
+    save_arrays(path, arrays, {"step": 1})
+    with zipfile.ZipFile(path) as zf:
+        assert [i.filename for i in zf.infolist()] == [DATA, MANIFEST_JSON]
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
+        data, manifest = zf.read(DATA), json.loads(zf.read(MANIFEST_JSON))
+    assert manifest["version"] == 2
+    end = 0
+    for (name, dtype, shape, offset), (key, array) in zip(
+        manifest["arrays"], arrays.items(), strict=True
+    ):
+        assert (name, dtype, tuple(shape)) == (key, array.dtype.str, array.shape)
+        assert offset % array.dtype.alignment == 0
+        assert end <= offset < end + array.dtype.alignment
+        assert data[end:offset] == bytes(offset - end)
+        assert data[offset : offset + array.nbytes] == np.ascontiguousarray(array).tobytes()
+        end = offset + array.nbytes
+    assert len(data) == end
+    manifest_size = len(json.dumps(manifest, sort_keys=True, separators=(",", ":")))
+    frame = path.stat().st_size - len(data) - manifest_size
+    assert frame == 2 * 30 + 2 * 46 + 22 + 2 * len(DATA + MANIFEST_JSON)  # headers, no extras
+    again = tmp_path / "b.npz"
+    save_arrays(again, arrays, {"step": 1})
+    assert again.read_bytes() == path.read_bytes()
+
+
+DTYPES = ["|b1", "|i1", "|u1", "<i2", ">i2", "<u4", "<i8", ">i8", "<f2", "<f4", ">f4", "<f8",
+          "<c8", ">c16", "<M8[s]", "<m8[ns]", "<U3", "|S5", "|V3"]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(DTYPES),
+            st.lists(st.integers(0, 4), max_size=3),
+            st.booleans(),
+        ),
+        max_size=6,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_any_mix_of_dtypes_and_shapes_round_trips_bit_exact(tmp_path_factory, specs, rnd):
+    """Random bytes in arrays of every kind of dtype (mixed alignments, byte orders, 0-d and
+    empty shapes, strided views): the same bytes, dtype and shape come back."""
+    arrays = {}
+    for i, (dtype, shape, strided) in enumerate(specs):
+        full = [n * 2 for n in shape] if strided else shape
+        raw = bytes(rnd.getrandbits(8) for _ in range(math.prod(full) * np.dtype(dtype).itemsize))
+        array = np.frombuffer(raw, dtype=dtype).reshape(full)
+        if strided and shape:  # every other element along each axis: not contiguous
+            array = array[tuple(slice(None, None, 2) for _ in shape)]
+        arrays[f"a{i}"] = array
+    path = tmp_path_factory.mktemp("mix") / "a.npz"
+    save_arrays(path, arrays)
+    loaded, _ = load_arrays(path)
+    assert list(loaded) == list(arrays)
+    for name, array in arrays.items():
+        assert loaded[name].dtype.str == array.dtype.str
+        assert loaded[name].shape == array.shape
+        assert loaded[name].tobytes() == array.tobytes()
+
+
+def test_an_array_costs_its_bytes_and_a_manifest_entry(tmp_path):
+    """The format's cost per array is its manifest entry, not a zip member: a thousand
+    one-byte arrays make a file under 32 KB (format version 1 needed about 315 KB)."""
+    path = tmp_path / "many.npz"
+    save_arrays(path, {str(i): np.array([i % 256], dtype=np.uint8) for i in range(1000)})
+    assert path.stat().st_size < 32_000
+    arrays, _ = load_arrays(path)
+    assert [int(a[0]) for a in arrays.values()] == [i % 256 for i in range(1000)]
+
+
+def v1_arrays():
+    """The arrays in data/v1_arrays.npz, written by save_arrays of tinytorch-training 0.2.2
+    (format version 1: a .npy member per array) before version 2 existed."""
+    return {
+        "w": np.arange(6, dtype=np.float32).reshape(2, 3) / 8,
+        "special": np.array([np.nan, np.inf, -np.inf, -0.0, 1e-45], dtype=np.float32),
+        "ids": np.arange(-2, 3, dtype=np.int64),
+        "q": np.array([-128, 0, 127], dtype=np.int8),
+        "mask": np.array([[True, False]]),
+        "scalar": np.array(2.5),
+        "empty": np.zeros((0, 3), dtype=np.int32),
+        "big_endian": np.arange(3, dtype=">f8"),
+    }
+
+
+def test_a_version_1_file_still_loads_bit_exact():
+    path = DATA_DIR / "v1_arrays.npz"
+    with zipfile.ZipFile(path) as zf:  # the committed file really is version 1
+        assert "__tinytorch_manifest__.npy" in zf.namelist()
+    arrays, meta = load_arrays(path)
+    assert meta == {"step": 3, "note": "format version 1"}
+    expected = v1_arrays()
+    assert list(arrays) == list(expected)
+    for name, array in expected.items():
+        assert arrays[name].dtype == array.dtype, name
+        assert arrays[name].shape == array.shape, name
+        assert arrays[name].tobytes() == array.tobytes(), name
+
+
+def test_a_version_1_state_dict_still_loads():
+    from tinytorch.layers import Parameter
+    from tinytorch.training import load
+
+    state = load(DATA_DIR / "v1_state.npz")
+    assert state["epoch"] == 7
+    assert state["best"] == (0.25, None)
+    model = state["model"]
+    assert list(model) == ["weight", "bias", "scale"]
+    assert isinstance(model["weight"], Parameter)
+    assert model["weight"].requires_grad
+    assert not model["bias"].requires_grad
+    assert model["weight"].data.tobytes() == (np.arange(4, dtype=np.float32) / 4).tobytes()
+    assert model["bias"].tolist() == [0.5, -1.0]
+    assert model["scale"].dtype == np.float32
 
 
 def test_an_overwrite_replaces_the_file(tmp_path):

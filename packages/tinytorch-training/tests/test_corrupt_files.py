@@ -1,9 +1,10 @@
-"""Every corrupt or crafted file is a CheckpointError with the reason, never a raw exception,
-and no member can make the reader allocate more than the file holds; killed saves leave no
-debris behind."""
+"""Every corrupt or crafted file, of format version 2 or 1, is a CheckpointError with the
+reason, never a raw exception, and nothing in a file can make the reader allocate more than the
+file holds; killed saves leave no debris behind."""
 
 import io
 import json
+import math
 import os
 import struct
 import subprocess
@@ -14,7 +15,45 @@ import numpy as np
 import pytest
 
 from tinytorch.training import CheckpointError, load, load_arrays, load_checkpoint, save
-from tinytorch.training.checkpoint import MANIFEST, atomic_write, save_arrays, temp_path
+from tinytorch.training.checkpoint import (
+    DATA,
+    FORMAT,
+    MANIFEST,
+    MANIFEST_JSON,
+    _canonical_json,
+    _digest,
+    atomic_write,
+    save_arrays,
+    temp_path,
+)
+
+
+def save_arrays_v1(path, arrays, metadata=None):
+    """save_arrays as tinytorch-training 0.2.2 wrote it (format version 1: NumPy's .npz, one
+    .npy member per array and one for the manifest), kept to build version-1 files."""
+    meta_json = _canonical_json(dict(metadata or {}))
+    manifest = {
+        "format": FORMAT,
+        "version": 1,
+        "arrays": [[name, a.dtype.str, list(a.shape)] for name, a in arrays.items()],
+        "metadata": json.loads(meta_json),
+        "sha256": _digest(arrays, meta_json),
+    }
+    raw = np.frombuffer(_canonical_json(manifest).encode("utf-8"), dtype=np.uint8)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, array in [*arrays.items(), (MANIFEST, raw)]:
+            with zf.open(name + ".npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, array, allow_pickle=False)
+
+
+def test_the_version_1_writer_here_writes_what_loads(tmp_path):
+    arrays = {"w": np.arange(4.0), "f": np.asfortranarray(np.arange(6.0).reshape(2, 3))}
+    save_arrays_v1(tmp_path / "v1.npz", arrays, {"step": 1})
+    loaded, meta = load_arrays(tmp_path / "v1.npz")
+    assert meta == {"step": 1}
+    assert loaded["w"].tobytes() == arrays["w"].tobytes()
+    np.testing.assert_array_equal(loaded["f"], arrays["f"])
+    assert loaded["f"].flags.f_contiguous  # version 1 kept the memory order
 
 
 def npy(array=None, *, header=None, data=b""):
@@ -40,9 +79,10 @@ def build(path, members, compression=zipfile.ZIP_STORED):
             zf.writestr(name, data)
 
 
-def good_members(tmp_path):
+def good_members(tmp_path, version=1):
     path = tmp_path / "good.npz"
-    save_arrays(path, {"w": np.arange(4.0)}, {"step": 1})
+    writer = save_arrays_v1 if version == 1 else save_arrays
+    writer(path, {"w": np.arange(4.0)}, {"step": 1})
     with zipfile.ZipFile(path) as zf:
         return {info.filename: zf.read(info) for info in zf.infolist()}
 
@@ -64,15 +104,263 @@ def set_compression(path, method):
     path.write_bytes(bytes(data))
 
 
-def case_unknown_compression(tmp_path, path):
-    build(path, good_members(tmp_path))
+# ---- the zip container, either version ------------------------------------------------------
+def zip_unknown_compression(tmp_path, path, version):
+    build(path, good_members(tmp_path, version))
     set_compression(path, 99)  # zipfile raises NotImplementedError when reading such a member
     return "zip compression method 99"
 
 
-def case_deflated(tmp_path, path):
-    build(path, good_members(tmp_path), compression=zipfile.ZIP_DEFLATED)
+def zip_deflated(tmp_path, path, version):
+    build(path, good_members(tmp_path, version), compression=zipfile.ZIP_DEFLATED)
     return "zip compression method 8; checkpoints are stored uncompressed"
+
+
+def zip_duplicate_member(tmp_path, path, version):
+    members = good_members(tmp_path, version)
+    build(path, members)
+    name = next(iter(members))
+    with zipfile.ZipFile(path, "a") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        zf.writestr(name, members[name])
+    return f"member '{name}' appears twice"
+
+
+def zip_encrypted_flag(tmp_path, path, version):
+    build(path, good_members(tmp_path, version))
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (at := data.find(signature, start)) != -1:
+            data[at + offset] |= 0x1
+            start = at + 4
+    path.write_bytes(bytes(data))
+    return "is encrypted"
+
+
+def zip_member_larger_than_the_file(tmp_path, path, version):
+    build(path, good_members(tmp_path, version))
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")  # the first central entry's sizes
+    data[at + 20 : at + 28] = struct.pack("<II", 2**31, 2**31)
+    path.write_bytes(bytes(data))
+    return "declares 2147483648 bytes, more than the file's"
+
+
+ZIP_CASES = [
+    zip_unknown_compression,
+    zip_deflated,
+    zip_duplicate_member,
+    zip_encrypted_flag,
+    zip_member_larger_than_the_file,
+]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("case", ZIP_CASES, ids=[c.__name__[4:] for c in ZIP_CASES])
+def test_a_crafted_zip_is_refused_in_either_version(tmp_path, case, version):
+    path = tmp_path / "crafted.npz"
+    message = case(tmp_path, path, version)
+    with pytest.raises(CheckpointError, match=message):
+        load_arrays(path)
+
+
+# ---- format version 2: one data member and a JSON manifest ------------------------------------
+def build_v2(path, listing, data, *, manifest=None, metadata=None):
+    """A version-2 archive of ``data`` and the manifest ``listing`` describes (with a correct
+    digest when the listing can be read); ``manifest`` (bytes) replaces it outright."""
+    if manifest is None:
+        meta_json = _canonical_json(metadata or {})
+        try:
+            arrays = {
+                name: np.frombuffer(data, dtype, math.prod(shape), offset).reshape(shape)
+                for name, dtype, shape, offset in listing
+            }
+            digest = _digest(arrays, meta_json)
+        except (TypeError, ValueError):
+            digest = "0" * 64
+        manifest = _canonical_json({
+            "format": FORMAT, "version": 2, "arrays": listing,
+            "metadata": json.loads(meta_json), "sha256": digest,
+        }).encode()  # fmt: skip
+    build(path, {DATA: data, MANIFEST_JSON: manifest})
+
+
+def good_v2():
+    listing = [["a", "|i1", [3], 0], ["b", "<f8", [2], 8]]
+    data = b"\x01\x02\x03" + bytes(5) + np.array([1.5, -2.0]).tobytes()
+    return listing, data
+
+
+def test_the_hand_built_version_2_file_loads(tmp_path):
+    listing, data = good_v2()
+    build_v2(tmp_path / "ok.npz", listing, data, metadata={"k": 1})
+    arrays, meta = load_arrays(tmp_path / "ok.npz")
+    assert arrays["a"].tolist() == [1, 2, 3]
+    assert arrays["b"].tolist() == [1.5, -2.0]
+    assert meta == {"k": 1}
+    # each array is its own writable memory, not a view of another's
+    arrays["a"][0] = 9
+    assert arrays["b"].tolist() == [1.5, -2.0]
+
+
+def v2_past_the_end(listing, data):
+    listing[1][2] = [3]
+    return listing, data, r"array 'b' \(<f8\(3,\), bytes 8 to 32\) runs past the end of the 24"
+
+
+def v2_huge_shape(listing, data):
+    listing[1][2] = [2**37]
+    return listing, data, r"bytes 8 to 1099511627784\) runs past the end of the 24 bytes"
+
+
+def v2_truncated_data(listing, data):
+    return listing, data[:20], "runs past the end of the 20 bytes of data"
+
+
+def v2_overlapping(listing, data):
+    listing[1][3] = 0
+    listing[1][2] = [1]
+    return listing, data, r"array 'b' .* overlaps 'a', which ends at byte 3"
+
+
+def v2_gap(listing, data):
+    listing[1][3] = 16
+    return listing, data + bytes(8), r"array 'b' .* should start at byte 8, the first 8-aligned"
+
+
+def v2_misaligned(listing, data):
+    listing[1][3] = 4
+    return listing, data[:4] + data[8:] + bytes(4), "should start at byte 8"
+
+
+def v2_trailing_bytes(listing, data):
+    return listing, data + b"hidden", "the data holds 30 bytes, its arrays 24"
+
+
+def v2_nonzero_padding(listing, data):
+    return listing, data[:3] + b"\xff" + data[4:], "the padding before array 'b' is not zero"
+
+
+def v2_object_dtype(listing, data):
+    listing[1][1] = "|O"
+    return listing, data, r"array 'b' has the dtype '\|O', not a plain one"
+
+
+def v2_structured_dtype(listing, data):
+    listing[1][1] = "<i4,<i4"
+    return listing, data, "has the dtype '<i4,<i4', not a plain one"
+
+
+def v2_unknown_dtype(listing, data):
+    listing[1][1] = "<q9"
+    return listing, data, "has the dtype '<q9', not a plain one"
+
+
+def v2_no_offset(listing, data):
+    del listing[1][3]
+    return listing, data, r"is not \[name, dtype, shape, offset\]"
+
+
+def v2_negative_offset(listing, data):
+    listing[1][3] = -8
+    return listing, data, r"is not \[name, dtype, shape, offset\]"
+
+
+def v2_bool_offset(listing, data):
+    listing[0][3] = False
+    return listing, data, r"is not \[name, dtype, shape, offset\]"
+
+
+def v2_negative_shape(listing, data):
+    listing[1][2] = [-2]
+    return listing, data, r"is not \[name, dtype, shape, offset\]"
+
+
+def v2_listed_twice(listing, data):
+    listing[1][0] = "a"
+    return listing, data, "the manifest lists 'a' twice"
+
+
+V2_CASES = [
+    v2_past_the_end,
+    v2_huge_shape,
+    v2_truncated_data,
+    v2_overlapping,
+    v2_gap,
+    v2_misaligned,
+    v2_trailing_bytes,
+    v2_nonzero_padding,
+    v2_object_dtype,
+    v2_structured_dtype,
+    v2_unknown_dtype,
+    v2_no_offset,
+    v2_negative_offset,
+    v2_bool_offset,
+    v2_negative_shape,
+    v2_listed_twice,
+]
+
+
+@pytest.mark.parametrize("case", V2_CASES, ids=[c.__name__[3:] for c in V2_CASES])
+def test_a_crafted_version_2_layout_is_refused_with_the_reason(tmp_path, case):
+    listing, data, message = case(*good_v2())
+    path = tmp_path / "crafted.npz"
+    build_v2(path, listing, data)
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_arrays(path)
+    assert not isinstance(info.value.__cause__, MemoryError)
+    with pytest.raises(CheckpointError):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (b'{"format": ', "JSONDecodeError"),
+        (b"\xff\xfe\x00{", "truncated or corrupt"),
+        (b"[1, 2]", "the manifest is a JSON list, not an object"),
+        (b"[" * 100_000 + b"]" * 100_000, "RecursionError"),
+        (b'{"format": "other"}', "unknown format 'other'"),
+        (
+            b'{"format": "tinytorch-arrays", "version": 1, "arrays": [], "metadata": {}, '
+            b'"sha256": ""}',
+            "the manifest says format version 1, the archive has version 2's layout",
+        ),
+        (b'{"format": "tinytorch-arrays", "version": 2}', "the manifest has no 'arrays' field"),
+        (b'{"format": "tinytorch-arrays", "version": true}', "format version True; this reader"),
+    ],
+)
+def test_a_version_2_manifest_that_is_not_one_is_refused(tmp_path, manifest, message):
+    listing, data = good_v2()
+    build_v2(tmp_path / "m.npz", listing, data, manifest=manifest)
+    with pytest.raises(CheckpointError, match=message):
+        load_arrays(tmp_path / "m.npz")
+
+
+def test_a_version_2_digest_mismatch_is_refused(tmp_path):
+    listing, data = good_v2()
+    build_v2(tmp_path / "ok.npz", listing, data)
+    with zipfile.ZipFile(tmp_path / "ok.npz") as zf:
+        manifest = zf.read(MANIFEST_JSON)
+    build(tmp_path / "edited.npz", {DATA: data[:-1] + b"\x00", MANIFEST_JSON: manifest})
+    with pytest.raises(CheckpointError, match="SHA-256 mismatch"):
+        load_arrays(tmp_path / "edited.npz")
+
+
+@pytest.mark.parametrize(
+    "members", [[DATA], [MANIFEST_JSON], [DATA, MANIFEST_JSON, "w.npy"], [MANIFEST_JSON, "x"]]
+)
+def test_a_version_2_archive_needs_exactly_its_two_members(tmp_path, members):
+    listing, data = good_v2()
+    build_v2(tmp_path / "ok.npz", listing, data)
+    with zipfile.ZipFile(tmp_path / "ok.npz") as zf:
+        good = {name: zf.read(name) for name in (DATA, MANIFEST_JSON)}
+    build(tmp_path / "m.npz", {name: good.get(name, b"") for name in members})
+    with pytest.raises(CheckpointError, match="the members are"):
+        load_arrays(tmp_path / "m.npz")
+
+
+# ---- format version 1: .npy members -----------------------------------------------------------
 
 
 def case_manifest_is_a_list(tmp_path, path):
@@ -182,12 +470,12 @@ def case_npy_version_3(tmp_path, path):
     return r"\.npy format version \(3, 0\)"
 
 
-def case_duplicate_member(tmp_path, path):
-    members = good_members(tmp_path)
+def case_v2_in_a_v1_layout(tmp_path, path):
+    members, manifest = good_manifest(tmp_path)
+    manifest["version"] = 2
+    members[MANIFEST + ".npy"] = manifest_npy(manifest)
     build(path, members)
-    with zipfile.ZipFile(path, "a") as zf, pytest.warns(UserWarning, match="Duplicate name"):
-        zf.writestr("w.npy", members["w.npy"])
-    return "member 'w.npy' appears twice"
+    return "the manifest says format version 2, the archive has version 1's layout"
 
 
 def case_not_npy(tmp_path, path):
@@ -204,21 +492,7 @@ def case_manifest_not_bytes(tmp_path, path):
     return r"the manifest is <f8\(3,\), not bytes"
 
 
-def case_encrypted_flag(tmp_path, path):
-    build(path, good_members(tmp_path))
-    data = bytearray(path.read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        start = 0
-        while (at := data.find(signature, start)) != -1:
-            data[at + offset] |= 0x1
-            start = at + 4
-    path.write_bytes(bytes(data))
-    return "is encrypted"
-
-
 CASES = [
-    case_unknown_compression,
-    case_deflated,
     case_manifest_is_a_list,
     case_huge_declared_shape,
     case_short_member,
@@ -230,15 +504,14 @@ CASES = [
     case_not_a_zip,
     case_bad_magic,
     case_npy_version_3,
-    case_duplicate_member,
     case_not_npy,
     case_manifest_not_bytes,
-    case_encrypted_flag,
+    case_v2_in_a_v1_layout,
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__[5:] for c in CASES])
-def test_a_crafted_file_is_a_checkpoint_error_with_the_reason(tmp_path, case):
+def test_a_crafted_version_1_file_is_a_checkpoint_error_with_the_reason(tmp_path, case):
     path = tmp_path / "crafted.npz"
     message = case(tmp_path, path)
     # pytest.raises lets any other exception type through: a raw error fails the test
