@@ -64,3 +64,30 @@ def test_dynamic_quantization_of_a_gpt() -> None:
     q_logits, q_loss = q(idx, idx)
     assert abs(float(q_loss.item()) - float(loss.item())) < 0.01
     assert np.abs(q_logits.data - logits.data).max() < 0.05
+
+
+def test_inference_kernels_equal_the_forwards_and_check_their_input() -> None:
+    # What tinytorch.acceleration.compile_inference runs in place of the layers' forwards.
+    pytest.importorskip("tinytorch.convolutions")
+    from tinytorch.convolutions import Conv2d, Flatten
+    from tinytorch.layers import Linear, Sequential
+
+    g = Generator(2)
+    model = Sequential(
+        Conv2d(2, 4, 3, padding=1, generator=g), Flatten(), Linear(4 * 5 * 5, 3, generator=g)
+    )
+    x = randn(3, 2, 5, 5, generator=Generator(3))
+    observed = prepare(model)
+    observed(x)
+    q = convert(observed)
+    conv, linear = q[0], q[2]
+    conv_out = conv.inference_kernel()(x.data)
+    assert np.array_equal(conv_out, conv(x).data)
+    flat = q[1](conv(x))
+    assert np.array_equal(linear.inference_kernel()(flat.data), linear(flat).data)
+    bad = x.data.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"QuantizedConv2d.*non-finite"):
+        conv.inference_kernel()(bad)
+    with pytest.raises(ValueError, match=r"QuantizedLinear: expects a float \(N, 100\) array"):
+        linear.inference_kernel()(np.ones((1, 99), np.float32))

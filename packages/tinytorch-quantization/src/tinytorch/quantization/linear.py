@@ -13,6 +13,7 @@ that follows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from tinytorch.tensor.graph import Node, register_gradient
 
 __all__ = [
     "DynamicQuantizedLinear",
+    "Int8Product",
     "ObservedLinear",
     "QATLinear",
     "QuantizedLinear",
@@ -44,6 +46,51 @@ __all__ = [
 ]
 
 Array = npt.NDArray[Any]
+ArrayKernel = Callable[[Array], Array]
+
+
+class Int8Product:
+    """The static int8 arithmetic of a quantized layer, its quantization parameters read once:
+    :meth:`centre` turns a float32 input into quint8 integers minus the input's zero point
+    (int16), and calling it on an (M, K) matrix of those multiplies it exactly with the (N, K)
+    int8 ``weight`` (:func:`int_matmul`), adds the int32 ``bias``, requantizes to the output's
+    quint8 grid and dequantizes: an (M, N) float32 result. ``scale`` and ``zero_point`` are the
+    layer's (input, output) pairs. :class:`QuantizedLinear` and ``QuantizedConv2d`` (between
+    the two steps it lays out its im2col matrix) both compute through it.
+
+    >>> p = Int8Product(np.array([[2, -1]], np.int8), np.array([0.5], np.float32), None,
+    ...                 np.array([0.1, 0.1], np.float32), np.array([0, 0], np.int32))
+    >>> p(p.centre(np.array([[1.0, 1.0]], np.float32))).tolist()  # (2 - 1) * 0.5 = 0.5
+    [[0.5]]
+    """
+
+    def __init__(
+        self,
+        weight: Array,
+        weight_scale: Array,
+        bias: Array | None,
+        scale: Array,
+        zero_point: Array,
+    ) -> None:
+        self.s_in, self.s_out = (np.float32(v) for v in scale)
+        self.z_in, self.z_out = (int(v) for v in zero_point)
+        self.weight_t = weight.reshape(weight.shape[0], -1).T
+        self.bias = bias
+        self.multiplier = self.s_in * weight_scale / self.s_out
+
+    def centre(self, x: Array) -> Array:
+        """quint8 integers of ``x`` minus the input's zero point, as int16."""
+        q = quantize_array(x, self.s_in, self.z_in, quint8)
+        out: Array = q.astype(np.int16) - np.int16(self.z_in)
+        return out
+
+    def __call__(self, centred: Array) -> Array:
+        acc = int_matmul(centred, self.weight_t)
+        if self.bias is not None:
+            acc += self.bias
+        return dequantize_array(
+            requantize(acc, self.multiplier, self.z_out, quint8), self.s_out, self.z_out
+        )
 
 
 def activation_qparams(op: str, observer: Module) -> tuple[float, int]:
@@ -221,17 +268,40 @@ class QuantizedLinear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = _check_input("QuantizedLinear", x, self.in_features)
-        s_in, s_out = (np.float32(v) for v in self.scale.data)
-        z_in, z_out = (int(v) for v in self.zero_point.data)
-        xq = quantize_array(x.data, s_in, z_in, quint8)
-        centred = xq.reshape(-1, self.in_features).astype(np.int16) - np.int16(z_in)
-        acc = int_matmul(centred, self.weight.data.T)
-        if self.bias is not None:
-            acc += self.bias.data
-        multiplier = s_in * self.weight_scale.data / s_out
-        yq = requantize(acc, multiplier, z_out, quint8)
-        out = dequantize_array(yq, s_out, z_out).reshape(*x.shape[:-1], self.out_features)
+        product = self._product()
+        out = product(product.centre(x.data.reshape(-1, self.in_features)))
+        out = out.reshape(*x.shape[:-1], self.out_features)
         return record("quantized_linear", out, (x, self.weight), dynamic=False)
+
+    def _product(self) -> Int8Product:
+        bias = None if self.bias is None else self.bias.data
+        return Int8Product(
+            self.weight.data, self.weight_scale.data, bias, self.scale.data, self.zero_point.data
+        )
+
+    def inference_kernel(self) -> ArrayKernel:
+        """The forward on arrays, for ``tinytorch.acceleration.compile_inference``: the same
+        integer arithmetic with the quantization parameters read once, the input still checked
+        (its shape, and that it is finite: NaN has no integer).
+
+        >>> from tinytorch.tensor import Generator, randn
+        >>> obs = ObservedLinear.from_float(Linear(8, 4, generator=Generator(0)))
+        >>> x = randn(16, 8, generator=Generator(1))
+        >>> q = QuantizedLinear.from_observed((obs(x), obs)[1])
+        >>> bool((q.inference_kernel()(x.data) == q(x).data).all())
+        True
+        """
+        op, features, product = "QuantizedLinear", self.in_features, self._product()
+
+        def kernel(x: Array) -> Array:
+            if x.ndim != 2 or x.shape[1] != features or x.dtype.kind != "f":
+                raise ValueError(
+                    f"{op}: expects a float (N, {features}) array, got {x.shape} {x.dtype}"
+                )
+            check_finite(op, x)
+            return product(product.centre(x))
+
+        return kernel
 
     def extra_repr(self) -> str:
         return (

@@ -23,11 +23,14 @@ except ImportError as err:  # the extra is missing: say which one
         "pip install 'tinytorch-quantization[vision]'"
     ) from err
 from tinytorch.layers import Module, Parameter
-from tinytorch.quantization.kernels import int_matmul, requantize
-from tinytorch.quantization.linear import activation_qparams, quantize_weight
+from tinytorch.quantization.linear import (
+    ArrayKernel,
+    Int8Product,
+    activation_qparams,
+    quantize_weight,
+)
 from tinytorch.quantization.qconfig import QConfig, default_qat_qconfig, default_qconfig
-from tinytorch.quantization.qtensor import check_finite, dequantize_array, quantize_array
-from tinytorch.quantization.qtypes import quint8
+from tinytorch.quantization.qtensor import check_finite
 from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
@@ -208,28 +211,51 @@ class QuantizedConv2d(Module):
                 f"in_channels={self.in_channels}"
             )
         check_finite(op, x.data)
-        s_in, s_out = (np.float32(v) for v in self.scale.data)
-        z_in, z_out = (int(v) for v in self.zero_point.data)
-        centred = quantize_array(x.data, s_in, z_in, quint8).astype(np.int16) - np.int16(z_in)
-        k: Pair = self.kernel_size  # type: ignore[assignment]
-        cols = im2col(centred, k, self.stride, self.padding, self.dilation)  # type: ignore[arg-type]
-        n, pixels, depth = cols.shape
-        acc = int_matmul(cols.reshape(n * pixels, depth), self.weight.data.reshape(-1, depth).T)
-        if self.bias is not None:
-            acc += self.bias.data
-        yq = requantize(acc, s_in * self.weight_scale.data / s_out, z_out, quint8)
-        h = x.shape[2] + 2 * self.padding[0] - self.dilation[0] * (k[0] - 1) - 1
-        w = x.shape[3] + 2 * self.padding[1] - self.dilation[1] * (k[1] - 1) - 1
-        ho, wo = h // self.stride[0] + 1, w // self.stride[1] + 1
-        out = dequantize_array(yq, s_out, z_out).reshape(n, ho, wo, self.out_channels)
+        out = self._kernel()(x.data)
         return record(
             "quantized_conv2d",
-            np.ascontiguousarray(out.transpose(0, 3, 1, 2)),
+            out,
             (x, self.weight),
             stride=self.stride,
             padding=self.padding,
             dilation=self.dilation,
         )
+
+    def _kernel(self) -> ArrayKernel:
+        # The input's zero point is subtracted before im2col, so the zero padding is the real 0.
+        k: Pair = self.kernel_size  # type: ignore[assignment]
+        stride, padding, dilation = self.stride, self.padding, self.dilation
+        out_channels = self.out_channels
+        bias = None if self.bias is None else self.bias.data
+        product = Int8Product(
+            self.weight.data, self.weight_scale.data, bias, self.scale.data, self.zero_point.data
+        )
+
+        def run(x: Array) -> Array:
+            cols = im2col(product.centre(x), k, stride, padding, dilation)  # type: ignore[arg-type]
+            n, pixels, depth = cols.shape
+            out = product(cols.reshape(n * pixels, depth))
+            h = x.shape[2] + 2 * padding[0] - dilation[0] * (k[0] - 1) - 1
+            w = x.shape[3] + 2 * padding[1] - dilation[1] * (k[1] - 1) - 1
+            ho, wo = h // stride[0] + 1, w // stride[1] + 1
+            return np.ascontiguousarray(out.reshape(n, ho, wo, out_channels).transpose(0, 3, 1, 2))
+
+        return run
+
+    def inference_kernel(self) -> ArrayKernel:
+        """The forward on arrays, for ``tinytorch.acceleration.compile_inference``: the same
+        integer arithmetic, the quantization parameters read once, the input still checked."""
+        op, channels, run = "QuantizedConv2d", self.in_channels, self._kernel()
+
+        def kernel(x: Array) -> Array:
+            if x.ndim != 4 or x.shape[1] != channels or x.dtype.kind != "f":
+                raise ValueError(
+                    f"{op}: expects a float (N, {channels}, H, W) array, got {x.shape} {x.dtype}"
+                )
+            check_finite(op, x)
+            return run(x)
+
+        return kernel
 
     def extra_repr(self) -> str:
         return (
