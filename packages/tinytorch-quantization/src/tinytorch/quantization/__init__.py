@@ -8,6 +8,7 @@ kept, the integer arithmetic exact.
   :class:`PercentileObserver`) with PyTorch's ``calculate_qparams``.
 - :func:`quantize_dynamic`; static PTQ :func:`prepare` -> calibrate -> :func:`convert`
   (:class:`QuantizedLinear`; ``QuantizedConv2d`` in :mod:`tinytorch.quantization.vision`);
+  weight-only int8 :func:`quantize_weight_only` (int8 storage, float32 compute);
   QAT :func:`prepare_qat` with :func:`fake_quantize_per_tensor_affine` /
   :func:`fake_quantize_per_channel_affine` (straight-through gradients), then :func:`convert`.
 - :func:`int_matmul`: int8 x int8 -> int32, exact, on float32 BLAS in exact chunks of K.
@@ -78,6 +79,7 @@ from tinytorch.quantization.quantize import (
     quantize_dynamic,
     swap_modules,
 )
+from tinytorch.quantization.weight_only import WeightOnlyInt8Linear, quantize_weight_only
 
 __all__ = [
     "DynamicQuantizedLinear",
@@ -94,6 +96,7 @@ __all__ = [
     "QDtype",
     "QTensor",
     "QuantizedLinear",
+    "WeightOnlyInt8Linear",
     "convert",
     "default_fake_quant",
     "default_per_channel_weight_fake_quant",
@@ -124,6 +127,7 @@ __all__ = [
     "quantize_dynamic",
     "quantize_per_channel",
     "quantize_per_tensor",
+    "quantize_weight_only",
     "quint8",
     "requantize",
     "swap_modules",

@@ -31,10 +31,18 @@ from tinytorch.quantization.linear import (
 )
 from tinytorch.quantization.qconfig import QConfig, default_qat_qconfig, default_qconfig
 from tinytorch.quantization.qtensor import check_finite
+from tinytorch.quantization.weight_only import weight_only_product
 from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
-__all__ = ["Conv2d", "ObservedConv2d", "QATConv2d", "QuantizedConv2d", "im2col"]
+__all__ = [
+    "Conv2d",
+    "ObservedConv2d",
+    "QATConv2d",
+    "QuantizedConv2d",
+    "WeightOnlyInt8Conv2d",
+    "im2col",
+]
 
 Array = npt.NDArray[Any]
 Pair = tuple[int, int]
@@ -261,6 +269,125 @@ class QuantizedConv2d(Module):
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}, padding={self.padding}"
+        )
+
+
+class WeightOnlyInt8Conv2d(Module):
+    """A Conv2d with int8 filters that computes in float32 (weight-only int8; see
+    :mod:`tinytorch.quantization.weight_only`): im2col of the float input, one product with the
+    filters widened to float32 for the call, the per-channel scale and the float32 bias on the
+    output channels. State: ``weight`` int8, ``weight_scale`` float32, ``bias`` float32.
+
+    >>> from tinytorch.tensor import Generator, randn
+    >>> conv = Conv2d(2, 3, 3, padding=1, generator=Generator(0))
+    >>> q = WeightOnlyInt8Conv2d.from_float(conv)
+    >>> x = randn(1, 2, 5, 5, generator=Generator(1))
+    >>> q.weight.dtype, bool(abs(q(x).data - conv(x).data).max() < 0.02)
+    (dtype('int8'), True)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Pair,
+        stride: Pair = (1, 1),
+        padding: Pair = (0, 0),
+        dilation: Pair = (1, 1),
+        bias: bool = True,
+        per_channel: bool = True,
+    ) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride = tuple(kernel_size), tuple(stride)
+        self.padding, self.dilation = tuple(padding), tuple(dilation)
+        shape = (out_channels, in_channels, *kernel_size)
+        self.register_buffer("weight", Tensor(np.zeros(shape, np.int8)))
+        n_scales = out_channels if per_channel else 1
+        self.register_buffer("weight_scale", Tensor(np.ones(n_scales, np.float32)))
+        self.register_buffer("bias", Tensor(np.zeros(out_channels, np.float32)) if bias else None)
+
+    @classmethod
+    def from_float(
+        cls, conv: Conv2d, weight_observer: Module | None = None
+    ) -> WeightOnlyInt8Conv2d:
+        """int8 filters of ``conv`` (per output channel, symmetric, unless another observer)."""
+        from tinytorch.quantization.qconfig import default_per_channel_weight_observer
+
+        obs = default_per_channel_weight_observer() if weight_observer is None else weight_observer
+        op = "WeightOnlyInt8Conv2d.from_float"
+        q, s_w = quantize_weight(op, conv.weight.data.astype(np.float32), obs)
+        out = cls(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            conv.bias is not None,
+            s_w.size > 1,
+        )
+        out.weight.data[...] = q
+        out.weight_scale.data[...] = s_w
+        if conv.bias is not None:
+            out.bias.data[...] = conv.bias.data
+        return out
+
+    def _kernel(self) -> ArrayKernel:
+        k: Pair = self.kernel_size  # type: ignore[assignment]
+        stride, padding, dilation = self.stride, self.padding, self.dilation
+        out_channels = self.out_channels
+        bias = None if self.bias is None else self.bias.data
+        product = weight_only_product(self.weight.data, self.weight_scale.data, bias)
+
+        def run(x: Array) -> Array:
+            cols = im2col(x, k, stride, padding, dilation)  # type: ignore[arg-type]
+            n, pixels, depth = cols.shape
+            out = product(cols.reshape(n * pixels, depth))
+            h = x.shape[2] + 2 * padding[0] - dilation[0] * (k[0] - 1) - 1
+            w = x.shape[3] + 2 * padding[1] - dilation[1] * (k[1] - 1) - 1
+            ho, wo = h // stride[0] + 1, w // stride[1] + 1
+            return np.ascontiguousarray(out.reshape(n, ho, wo, out_channels).transpose(0, 3, 1, 2))
+
+        return run
+
+    def forward(self, x: Tensor) -> Tensor:
+        op = "WeightOnlyInt8Conv2d"
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.dtype != np.float32:
+            what = f"{x.dtype} of shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
+            raise TypeError(f"{op}: expects a float32 (N, C, H, W) Tensor, got {what}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{op}: input of shape {x.shape} has {x.shape[1]} channels, the layer expects "
+                f"in_channels={self.in_channels}"
+            )
+        return record(
+            "quantized_conv2d",
+            self._kernel()(x.data),
+            (x, self.weight),
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            weight_only=True,
+        )
+
+    def inference_kernel(self) -> ArrayKernel:
+        """The forward on arrays, for ``tinytorch.acceleration.compile_inference``."""
+        op, channels, run = "WeightOnlyInt8Conv2d", self.in_channels, self._kernel()
+
+        def kernel(x: Array) -> Array:
+            if x.ndim != 4 or x.shape[1] != channels or x.dtype != np.float32:
+                raise ValueError(
+                    f"{op}: expects a float32 (N, {channels}, H, W) array, got {x.shape} {x.dtype}"
+                )
+            return run(x)
+
+        return kernel
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, weight_only=True"
         )
 
 
