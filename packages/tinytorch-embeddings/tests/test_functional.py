@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinytorch.autograd import gradcheck
-from tinytorch.embeddings.functional import embedding, scatter_add_rows
+from tinytorch.embeddings.functional import embedding, scatter_add_rows, scatter_add_rows_textbook
 from tinytorch.tensor import Tensor
 
 
@@ -87,3 +87,15 @@ def test_scatter_add_rows_matches_add_at(indices, dim):
     expected = np.zeros((10, dim))
     np.add.at(expected, idx, values)
     np.testing.assert_allclose(scatter_add_rows(idx, values, 10), expected)
+
+
+@pytest.mark.parametrize(("rows", "dtype"), [(1, np.float64), (7, np.float64), (65, np.float32)])
+def test_scatter_add_rows_textbook_equals_optimized(rows, dtype):
+    rng = np.random.default_rng(rows)
+    for n in (0, 1, 50, 500):
+        idx = rng.integers(0, rows, size=n)
+        values = rng.standard_normal((n, 3)).astype(dtype)
+        fast = scatter_add_rows(idx, values, rows)
+        slow = scatter_add_rows_textbook(idx, values, rows)
+        assert fast.dtype == slow.dtype == dtype
+        np.testing.assert_allclose(slow, fast, rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -216,6 +216,8 @@ def _workspace_op_names() -> set[str]:
 def test_every_op_of_the_workspace_is_known() -> None:
     # The source scan sees every package of the workspace; the rule registry, those installed
     # here (a per-package env has only this package's dependencies).
+    if not (PACKAGES / "tinytorch-tensor" / "src").is_dir():
+        pytest.skip("scans the monorepo's packages/; a student's workspace holds only its own")
     for package in sorted(p.name for p in PACKAGES.glob("*/src/tinytorch/*") if p.is_dir()):
         if importlib.util.find_spec(f"tinytorch.{package}") is not None:
             importlib.import_module(f"tinytorch.{package}")

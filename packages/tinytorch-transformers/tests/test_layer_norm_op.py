@@ -15,11 +15,8 @@ def reference(x, axes, weight=None, bias=None, eps=1e-5):
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True)
     y = (x - mean) / np.sqrt(var + eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    y = y if weight is None else y * weight
+    return y if bias is None else y + bias
 
 
 def make(*shape, seed=0, grad=True, dtype=np.float64):

@@ -221,8 +221,8 @@ def _torch_nanogpt(torch, n_layer, n_head, n_embd, block_size, bias, vocab_size)
             t = idx.size(1)
             pos = torch.arange(0, t, dtype=torch.long)
             x = self.transformer.wte(idx) + self.transformer.wpe(pos)
-            for block in self.transformer.h:
-                x = block(x)
+            for layer in self.transformer.h:
+                x = layer(x)
             return self.lm_head(self.transformer.ln_f(x))
 
     return NanoGPT()

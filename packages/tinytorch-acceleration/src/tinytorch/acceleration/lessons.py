@@ -79,6 +79,11 @@ def matmul_tiled(a: Array, b: Array, block: int = 64) -> Array:
         raise ValueError(f"matmul_tiled: shapes {a.shape} and {b.shape} are not aligned")
     if block <= 0:
         raise ValueError(f"matmul_tiled: block must be positive, got {block}")
+    # BEGIN SOLUTION matmul-tiled
+    # HINT: loop over output tiles (i, j) and, inside, over the shared dim's tiles p: add the
+    # HINT: product of a's (i, p) tile and b's (p, j) tile (one BLAS call into one reused
+    # HINT: scratch tile) to the (i, j) tile of the output. Edge tiles are smaller.
+    # TESTS: tiled
     out = np.zeros((m, n), dtype=np.result_type(a, b))
     tile = np.empty((block, block), dtype=out.dtype)
     for i in range(0, m, block):
@@ -89,6 +94,7 @@ def matmul_tiled(a: Array, b: Array, block: int = 64) -> Array:
                 np.matmul(a[i : i + block, p : p + block], b[p : p + block, j : j + block], out=t)
                 c += t
     return out
+    # END SOLUTION
 
 
 def _windows(x: Array, kh: int, kw: int) -> Array:
@@ -127,6 +133,11 @@ def conv2d_im2col(x: Array, w: Array, padding: int = 0) -> Array:
         >>> float(conv2d_im2col(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), 1)[0, 0, 1, 1])
         9.0
     """
+    # BEGIN SOLUTION conv2d-im2col
+    # HINT: pad, view every kh x kw window (_windows, no copy), lay them out as rows of
+    # HINT: C*kh*kw (one row per output pixel), multiply by the (C*kh*kw, F) weight matrix in
+    # HINT: one GEMM, and put the result back in (N, F, Ho, Wo).
+    # TESTS: im2col
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     f, c, kh, kw = w.shape
     cols = _windows(xp, kh, kw)  # (N, C, Ho, Wo, kh, kw)
@@ -134,6 +145,7 @@ def conv2d_im2col(x: Array, w: Array, padding: int = 0) -> Array:
     cols = cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
     out: Array = (cols @ w.reshape(f, -1).T).reshape(n, ho, wo, f).transpose(0, 3, 1, 2)
     return out
+    # END SOLUTION
 
 
 def gelu_op_by_op(x: Array) -> Array:
@@ -160,6 +172,10 @@ def gelu_fused(x: Array, out: Array) -> Array:
         >>> bool(np.allclose(gelu_fused(x, np.empty(2)), gelu_op_by_op(x)))
         True
     """
+    # BEGIN SOLUTION gelu-fused
+    # HINT: the op-by-op GELU rewritten so every step writes into out: x^2, times c, plus 1,
+    # HINT: times x, times sqrt(2/pi), tanh, plus 1, times 1/2, times x. No new array.
+    # TESTS: gelu_fused or gelu_forward
     dt = out.dtype.type
     np.multiply(x, x, out=out)
     out *= dt(GELU_TANH_COEFF)
@@ -171,6 +187,7 @@ def gelu_fused(x: Array, out: Array) -> Array:
     out *= dt(0.5)
     out *= x
     return out
+    # END SOLUTION
 
 
 def gelu_backward_op_by_op(x: Array, grad: Array) -> Array:
@@ -196,6 +213,10 @@ def gelu_backward_fused(x: Array, t: Array, grad: Array, out: Array, tmp: Array)
         >>> bool(np.allclose(g, gelu_backward_op_by_op(x, np.ones(1))))
         True
     """
+    # BEGIN SOLUTION gelu-backward-fused
+    # HINT: the derivative from the kept t = tanh(u), in out and tmp only:
+    # HINT: (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 c x^2) / 2, times grad.
+    # TESTS: gelu_backward
     dt = out.dtype.type
     np.multiply(x, x, out=out)
     out *= dt(3 * GELU_TANH_COEFF)
@@ -210,6 +231,7 @@ def gelu_backward_fused(x: Array, t: Array, grad: Array, out: Array, tmp: Array)
     out += tmp
     out *= grad
     return out
+    # END SOLUTION
 
 
 def adam_op_by_op(
@@ -248,6 +270,11 @@ def adam_fused(
         >>> np.round(p, 4).tolist()
         [0.899, 0.899]
     """
+    # BEGIN SOLUTION adam-fused
+    # HINT: the op-by-op AdamW step with every update in place on p, m and v and every
+    # HINT: temporary in the one scratch array tmp: decay p, move m and v, divide the
+    # HINT: bias-corrected m by the bias-corrected sqrt(v) plus eps, step p.
+    # TESTS: adam_fused
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     p *= 1 - lr * wd
     m *= beta1
@@ -263,6 +290,7 @@ def adam_fused(
     np.divide(m, tmp, out=tmp)
     tmp *= -lr / (1 - beta1**step)
     p += tmp
+    # END SOLUTION
 
 
 def allocated_bytes(fn: Callable[[], object]) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +36,16 @@ from tinytorch.activations.functional import (
 from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
-__all__ = ["causal_self_attention", "linear", "linear_gelu", "workspace"]
+__all__ = [
+    "CausalSelfAttentionAttrs",
+    "LinearGeluAttrs",
+    "ReluMaxPool2dAttrs",
+    "causal_self_attention",
+    "linear",
+    "linear_gelu",
+    "relu_max_pool2d",
+    "workspace",
+]
 
 Array = npt.NDArray[Any]
 
@@ -65,12 +74,17 @@ def _check_linear(op: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> No
 
 
 def _affine(x: Array, w: Array, b: Array | None) -> Array:
+    # BEGIN SOLUTION fused-affine
+    # HINT: x @ w.T + b on the rows of x (all leading dims flattened), the product written
+    # HINT: straight into a workspace buffer and the bias added in place: no extra array.
+    # TESTS: linear or test_accelerate or flops_unchanged or test_workspace or only_needed
     rows = x.reshape(-1, x.shape[-1])
     out = workspace.empty((rows.shape[0], w.shape[0]), np.result_type(rows, w))
     np.matmul(rows, w.T, out=out)
     if b is not None:
         out += b
     return out
+    # END SOLUTION
 
 
 def _input_grad(g: Array, w: Array, shape: tuple[int, ...]) -> Array:
@@ -104,6 +118,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 @register_gradient("linear")
 def _linear_grad(grad: Array, node: Node) -> tuple[Array | None, ...]:
+    # BEGIN SOLUTION linear-grad
+    # HINT: on rows: dx = g @ W, dW = g^T @ x (formed as the composed matmul rule forms it, see
+    # HINT: _weight_grad, for bit-identical results), db = the sum of g over rows; compute only
+    # HINT: the gradients whose input requires grad (None for the others).
+    # TESTS: linear or test_accelerate or flops_unchanged or test_workspace or only_needed
     x, w = node.inputs[0], node.inputs[1]
     g = grad.reshape(-1, grad.shape[-1])
     rows = x.data.reshape(-1, x.shape[-1])
@@ -114,6 +133,7 @@ def _linear_grad(grad: Array, node: Node) -> tuple[Array | None, ...]:
     if len(node.inputs) == 3:
         grads.append(g.sum(axis=0) if node.inputs[2].requires_grad else None)
     return tuple(grads)
+    # END SOLUTION
 
 
 def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -126,6 +146,12 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
         0.8412
     """
     _check_linear("linear_gelu", x, weight, bias)
+    # BEGIN SOLUTION linear-gelu-forward
+    # HINT: h = the affine product; then GELU's tanh form 0.5 h (1 + tanh(sqrt(2/pi) (hc + c hc^3)))
+    # HINT: with hc = h clipped to +-GELU_TANH_CAP, every step in place on workspace buffers, in
+    # HINT: the composed gelu's order so the result is bit-identical. Keep tanh(...) and hc for
+    # HINT: the rule (LinearGeluAttrs): it then never recomputes them.
+    # TESTS: linear_gelu or mlp or gpt or flops_unchanged or test_workspace or only_needed
     h = _affine(x.data, weight.data, None if bias is None else bias.data)
     dt = h.dtype.type
     # Every step in place on workspace buffers: tanh(sqrt(2/pi) (h + c h^3)) on the capped h.
@@ -142,16 +168,33 @@ def linear_gelu(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
     del h  # back to the workspace: the backward needs only capped and t
     inputs = (x, weight) if bias is None else (x, weight, bias)
     shape = (*x.shape[:-1], weight.shape[0])
-    return record("linear_gelu", out.reshape(shape), inputs, tanh=t, capped=capped)
+    attrs: LinearGeluAttrs = {"tanh": t, "capped": capped}
+    return record("linear_gelu", out.reshape(shape), inputs, **attrs)
+    # END SOLUTION
+
+
+class LinearGeluAttrs(TypedDict):
+    """What ``linear_gelu`` records beside its inputs ``(x, weight[, bias])``, for its rule:
+    ``tanh``, the forward's ``tanh(sqrt(2/pi) (hc + c hc**3))``, and ``capped``, the
+    pre-activation ``hc`` clipped to ``+-GELU_TANH_CAP``; both ``(rows, out_features)``
+    workspace buffers."""
+
+    tanh: Array
+    capped: Array
 
 
 @register_gradient("linear_gelu")
 def _linear_gelu_grad(grad: Array, node: Node) -> tuple[Array | None, ...]:
     # f'(h) = (1 + t) / 2 + h_c (1 - t^2) sqrt(2/pi) (1 + 3 c h_c^2) / 2, with t kept by the
     # forward; h_c is the capped h (past the cap 1 - t^2 is exactly 0, as in the gelu rule).
+    # BEGIN SOLUTION linear-gelu-grad
+    # HINT: gelu'(h) = (1 + t) / 2 + hc (1 - t^2) sqrt(2/pi) (1 + 3 c hc^2) / 2 from the kept t
+    # HINT: and hc, in place on workspace buffers and in the composed gelu rule's order; dh is
+    # HINT: that times grad, then the linear rule's three gradients from dh.
+    # TESTS: linear_gelu or mlp or gpt or flops_unchanged or test_workspace or only_needed
     x, w = node.inputs[0], node.inputs[1]
-    t: Array = node.attrs["tanh"]
-    hc: Array = node.attrs["capped"]
+    attrs = cast(LinearGeluAttrs, node.attrs)
+    t, hc = attrs["tanh"], attrs["capped"]
     dt = t.dtype.type
     # The same operations in the same order as module 05's gelu rule, so the result is
     # bit-identical to the composed graph's; only tanh is not recomputed.
@@ -176,6 +219,7 @@ def _linear_gelu_grad(grad: Array, node: Node) -> tuple[Array | None, ...]:
     if len(node.inputs) == 3:
         grads.append(dh.sum(axis=0) if node.inputs[2].requires_grad else None)
     return tuple(grads)
+    # END SOLUTION
 
 
 def causal_self_attention(packed: Tensor, num_heads: int) -> Tensor:
@@ -205,6 +249,12 @@ def causal_self_attention(packed: Tensor, num_heads: int) -> Tensor:
         raise ValueError(f"{op}: num_heads must be a positive int, got {num_heads!r}")
     if e % num_heads:
         raise ValueError(f"{op}: embed_dim={e} is not divisible by num_heads={num_heads}")
+    # BEGIN SOLUTION causal-attention-forward
+    # HINT: q, k, v as strided views of the packed array (reshape to (N, L, 3, heads, d) and
+    # HINT: transpose, no copy); scores = q k^T / sqrt(d) into a workspace buffer, the upper
+    # HINT: triangle set to -inf, softmax in place; probs @ v written straight into the merged
+    # HINT: (N, L, heads, d) layout. Keep probs for the rule (CausalSelfAttentionAttrs).
+    # TESTS: causal_self_attention or attention or gpt or flops_unchanged or only_needed
     d = e // num_heads
     qkv = p.reshape(n, length, 3, num_heads, d).transpose(2, 0, 3, 1, 4)  # views
     q, k, v = qkv[0], qkv[1], qkv[2]
@@ -216,9 +266,19 @@ def causal_self_attention(packed: Tensor, num_heads: int) -> Tensor:
     probs = softmax_array(scores, -1, masked_rows="zero", out=scores)
     out = workspace.empty((n, length, num_heads, d), p.dtype)
     np.matmul(probs, v, out=out.transpose(0, 2, 1, 3))  # written straight in merged order
-    return record(
-        op, out.reshape(n, length, e), (packed,), probs=probs, num_heads=num_heads, scale=factor
-    )
+    attrs: CausalSelfAttentionAttrs = {"probs": probs, "num_heads": num_heads, "scale": factor}
+    return record(op, out.reshape(n, length, e), (packed,), **attrs)
+    # END SOLUTION
+
+
+class CausalSelfAttentionAttrs(TypedDict):
+    """What ``causal_self_attention`` records beside its input ``packed``, for its rule: the
+    softmax ``probs`` ``(N, heads, L, L)`` (zeros above the diagonal), ``num_heads`` and the
+    ``scale`` the scores were multiplied by."""
+
+    probs: Array
+    num_heads: int
+    scale: float
 
 
 @functools.lru_cache(maxsize=16)
@@ -230,13 +290,19 @@ def _above_diagonal(length: int) -> Array:
 
 @register_gradient("causal_self_attention")
 def _causal_self_attention_grad(grad: Array, node: Node) -> tuple[Array]:
+    # BEGIN SOLUTION causal-attention-grad
+    # HINT: the attention rule (dV = P^T dO, dP = dO V^T, dS = P (dP - sum(dP P)), dQ = dS K
+    # HINT: scale, dK = dS^T Q scale), with dQ, dK and dV written into the three views of one
+    # HINT: gradient array in the packed (N, L, 3E) layout.
+    # TESTS: causal_self_attention or attention or gpt or flops_unchanged or only_needed
     (packed,) = node.inputs
     p = packed.data
     n, length, e3 = p.shape
-    heads: int = node.attrs["num_heads"]
-    d = e3 // 3 // heads
-    probs: Array = node.attrs["probs"]
-    factor = probs.dtype.type(node.attrs["scale"])
+    attrs = cast(CausalSelfAttentionAttrs, node.attrs)
+    heads = attrs["num_heads"]
+    d = e3 // (3 * heads)
+    probs = attrs["probs"]
+    factor = probs.dtype.type(attrs["scale"])
     qkv = p.reshape(n, length, 3, heads, d).transpose(2, 0, 3, 1, 4)
     q, k, v = qkv[0], qkv[1], qkv[2]
     g = grad.reshape(n, length, heads, d).transpose(0, 2, 1, 3)
@@ -253,6 +319,7 @@ def _causal_self_attention_grad(grad: Array, node: Node) -> tuple[Array]:
     np.matmul(np.swapaxes(dprobs, -1, -2), q, out=dk)
     dk *= factor
     return (packed_grad.reshape(n, length, e3),)
+    # END SOLUTION
 
 
 def relu_max_pool2d(x: Tensor) -> Tensor:
@@ -279,6 +346,12 @@ def relu_max_pool2d(x: Tensor) -> Tensor:
         )
     if data.dtype.kind != "f":
         raise TypeError(f"{op}: expects a floating input, got dtype {data.dtype}")
+    # BEGIN SOLUTION relu-max-pool-forward
+    # HINT: pool first, then ReLU the quarter-size result. Take the maximum of each horizontal
+    # HINT: pair, then of each vertical pair of those, and remember which of the 4 positions
+    # HINT: won (0..3, the first maximum in row-major order; a NaN window: its last NaN) for the
+    # HINT: rule (ReluMaxPool2dAttrs).
+    # TESTS: relu_max_pool2d or lenet or odd_sized
     n, c, h, w = data.shape
     # Separable: the maximum of each horizontal pair, then of each vertical pair of those.
     # A strictly greater right (then lower) element wins, which picks the first maximum in
@@ -299,13 +372,27 @@ def relu_max_pool2d(x: Tensor) -> Tensor:
         for k in range(4):
             np.copyto(arg, k, where=nan & np.isnan(view[:, :, :, k // 2, :, k % 2]))
     np.maximum(out, 0, out=out)
-    return record(op, out, (x,), arg=arg)
+    attrs: ReluMaxPool2dAttrs = {"arg": arg}
+    return record(op, out, (x,), **attrs)
+    # END SOLUTION
+
+
+class ReluMaxPool2dAttrs(TypedDict):
+    """What ``relu_max_pool2d`` records beside its input: ``arg``, for each 2x2 window
+    ``(N, C, H/2, W/2)``, which of its four elements (0..3 in row-major order) the maximum
+    came from (uint8)."""
+
+    arg: Array
 
 
 @register_gradient("relu_max_pool2d")
 def _relu_max_pool2d_grad(grad: Array, node: Node) -> tuple[Array]:
+    # BEGIN SOLUTION relu-max-pool-grad
+    # HINT: ReLU's rule on the pooled output (pass where it is > 0), then each window's
+    # HINT: gradient goes to the element recorded in arg, zeros elsewhere.
+    # TESTS: relu_max_pool2d or lenet or odd_sized
     (x,) = node.inputs
-    arg: Array = node.attrs["arg"]
+    arg = cast(ReluMaxPool2dAttrs, node.attrs)["arg"]
     n, c, h, w = x.shape
     passed = grad * (node.out > 0)  # relu's rule, on the pooled values
     grad_x = np.empty((n, c, h, w), dtype=grad.dtype)
@@ -313,3 +400,4 @@ def _relu_max_pool2d_grad(grad: Array, node: Node) -> tuple[Array]:
     for k in range(4):
         np.multiply(passed, arg == k, out=view[:, :, :, k // 2, :, k % 2])
     return (grad_x,)
+    # END SOLUTION

@@ -1,6 +1,7 @@
 """TinyTorch module 12: attention.
 
-Scaled dot-product attention as one fused, differentiable op, and multi-head attention built on
+Scaled dot-product attention as one fused, differentiable op (with its textbook composition,
+:func:`attention_textbook`, tested equal to it), and multi-head attention built on
 it with every head in one batched matmul; :class:`KVCacheProtocol`, the typed extension point
 through which a key/value cache (module 17's) reaches multi-head attention.
 
@@ -13,6 +14,8 @@ Example:
 """
 
 from tinytorch.attention.functional import (
+    SdpaAttrs,
+    attention_textbook,
     attention_with_weights,
     causal_mask,
     scaled_dot_product_attention,
@@ -22,6 +25,8 @@ from tinytorch.attention.multihead import KVCacheProtocol, MultiHeadAttention
 __all__ = [
     "KVCacheProtocol",
     "MultiHeadAttention",
+    "SdpaAttrs",
+    "attention_textbook",
     "attention_with_weights",
     "causal_mask",
     "scaled_dot_product_attention",

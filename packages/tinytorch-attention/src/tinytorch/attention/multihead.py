@@ -204,6 +204,12 @@ class MultiHeadAttention(Module):
 
         heads, d = self.num_heads, self.head_dim
         w, b = self.in_proj_weight, self.in_proj_bias
+        # BEGIN SOLUTION mha-split-heads
+        # HINT: project with the stacked (3E, E) in_proj_weight (rows 0:E for q, E:2E for k,
+        # HINT: 2E:3E for v), then cut E into heads: (N, L, E) -> (N, heads, L, head_dim) by a
+        # HINT: reshape and a permute, no loop over heads. Self-attention can do all three
+        # HINT: projections in one matmul.
+        # TESTS: multihead or mha or kv_cache or concat_cache or cache
         if self_attention:
             packed = _affine(query, w, b)  # (N, L, 3E): one matmul for q, k and v
             qkv = packed.reshape(n, length, 3, heads, d).permute(2, 0, 3, 1, 4)
@@ -215,6 +221,7 @@ class MultiHeadAttention(Module):
                 .permute(0, 2, 1, 3)
                 for i, x in enumerate((query, key, value))
             )
+        # END SOLUTION
 
         if unbatched and key_padding_mask is not None and key_padding_mask.ndim == 1:
             key_padding_mask = key_padding_mask.reshape(1, -1)
@@ -260,10 +267,15 @@ class MultiHeadAttention(Module):
                 f"MultiHeadAttention: query {x.shape} must end in embed_dim={self.embed_dim}"
             )
         heads, d = self.num_heads, self.head_dim
+        # BEGIN SOLUTION mha-cache-update
+        # HINT: project and split the new tokens into heads as in forward; hand the new keys
+        # HINT: and values to cache.update, which gives back every key and value held so far.
+        # TESTS: kv_cache or concat_cache or cache
         packed = _affine(x, self.in_proj_weight, self.in_proj_bias)
         qkv = packed.reshape(n, length, 3, heads, d).permute(2, 0, 3, 1, 4)
         q = qkv[0]
         k, v = cache.update(layer_idx, qkv[1], qkv[2])
+        # END SOLUTION
         if (
             k.ndim != 4
             or k.shape != v.shape
@@ -276,11 +288,17 @@ class MultiHeadAttention(Module):
                 f"{k.shape} and values {v.shape}; expected ({n}, {heads}, S, {d}) with "
                 f"S >= {length} new tokens"
             )
-        past = k.shape[2] - length
         mask: Tensor | None = None
+        # BEGIN SOLUTION mha-cache-causal
+        # HINT: the new tokens sit after `past` cached ones: new token i sees keys 0..past + i,
+        # HINT: a bottom-right aligned triangle. An empty cache is the ordinary causal case, and
+        # HINT: a single new token may see every key (no mask at all).
+        # TESTS: kv_cache or concat_cache or cache
+        past = k.shape[2] - length
         causal = is_causal and past == 0  # a prompt in an empty cache: the ordinary triangle
         if is_causal and past > 0 and length > 1:
             mask = Tensor(np.tri(length, past + length, past, dtype=np.bool_))
+        # END SOLUTION
         return self._attend(q, k, v, mask, causal, unbatched, need_weights, average_attn_weights)
 
     def _attend(
@@ -307,6 +325,12 @@ class MultiHeadAttention(Module):
             is_causal=causal,
             generator=self.generator,
         )
+        # BEGIN SOLUTION mha-merge-heads
+        # HINT: undo the head split: (N, heads, L, head_dim) -> (N, L, E), then out_proj; give
+        # HINT: the caller its layout back (unbatched, or sequence first). The weights, when
+        # HINT: asked for, are the probabilities averaged over heads unless average_attn_weights
+        # HINT: is False, detached.
+        # TESTS: multihead or mha or kv_cache or concat_cache or cache
         out = self.out_proj(out.permute(0, 2, 1, 3).reshape(n, length, e))
         if unbatched:
             out = out.reshape(length, e)
@@ -317,6 +341,7 @@ class MultiHeadAttention(Module):
             per_head = probs.mean(axis=1) if average_attn_weights else probs
             weights = Tensor(per_head[0] if unbatched else per_head)
         return out, weights
+        # END SOLUTION
 
     def _batch_first(self, x: Tensor, unbatched: bool) -> Tensor:
         if not isinstance(x, Tensor):
@@ -401,5 +426,9 @@ def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         raise TypeError(
             f"MultiHeadAttention: input dtype {x.dtype} does not match weight dtype {weight.dtype}"
         )
+    # BEGIN SOLUTION mha-affine
+    # HINT: what Linear computes, with a given (out, in) weight and optional bias.
+    # TESTS: multihead or mha or kv_cache or concat_cache or cache
     out = x @ weight.T
     return out if bias is None else out + bias
+    # END SOLUTION

@@ -163,11 +163,17 @@ def _check(sut: object, samples: object, settings: object) -> None:
 
 
 def _batches(n: int, settings: TestSettings) -> list[npt.NDArray[np.intp]]:
+    # BEGIN SOLUTION scenario-batches
+    # HINT: SingleStream issues one sample per query, every sample once in a seeded random
+    # HINT: order; Offline issues the whole set in order, in batches of batch_size (all at
+    # HINT: once when it is None).
+    # TESTS: single_stream or offline or test_harness or test_results or test_stats
     if settings.scenario == "SingleStream":
         order = np.random.default_rng(settings.seed).permutation(n)
         return [order[i : i + 1] for i in range(n)]
     size = settings.batch_size or n
     return [np.arange(i, min(i + size, n)) for i in range(0, n, size)]
+    # END SOLUTION
 
 
 def run_performance(
@@ -186,6 +192,12 @@ def run_performance(
     """
     _check(sut, samples, settings)
     batches = [samples.batch(ix) for ix in _batches(len(samples), settings)]
+    # BEGIN SOLUTION scenario-loop
+    # HINT: warm up untimed; then issue batches in turn, timing each query alone, until the
+    # HINT: minimums are met (queries in SingleStream, samples in Offline, and min_duration
+    # HINT: since the first issue), or a maximum stops it (say which). Offline stops only after
+    # HINT: whole passes over the set. Check each answer has one prediction per sample.
+    # TESTS: single_stream or offline or min_duration or test_harness or test_results
     for i in range(settings.warmup):
         _answer(sut, batches[i % len(batches)])
     clock = time.perf_counter_ns
@@ -216,6 +228,7 @@ def run_performance(
         if end - first >= max_ns:
             stopped_by = "max_duration"
             break
+    # END SOLUTION
     return Performance(
         scenario=settings.scenario,
         timings=tuple(ns / 1e9 for ns in timings_ns),
@@ -233,6 +246,9 @@ def classification_accuracy(predictions: npt.NDArray[Any], labels: npt.NDArray[A
     >>> classification_accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1]))
     0.5
     """
+    # BEGIN SOLUTION classification-accuracy
+    # HINT: logits (n, classes) give their arg-max class; compare with the labels and average.
+    # TESTS: accuracy or real_mlp
     predicted = np.argmax(predictions, axis=-1) if predictions.ndim > 1 else predictions
     if predicted.shape != labels.shape:
         raise ValueError(
@@ -240,6 +256,7 @@ def classification_accuracy(predictions: npt.NDArray[Any], labels: npt.NDArray[A
             f"labels of shape {labels.shape}"
         )
     return float(np.mean(predicted == labels))
+    # END SOLUTION
 
 
 def run_accuracy(

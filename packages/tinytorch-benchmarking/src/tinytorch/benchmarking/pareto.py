@@ -57,9 +57,14 @@ def dominates(a: ParetoPoint, b: ParetoPoint) -> bool:
     >>> dominates(ParetoPoint("a", 0.9, 1.0, 10), ParetoPoint("a2", 0.9, 1.0, 10))
     False
     """
+    # BEGIN SOLUTION pareto-dominates
+    # HINT: higher accuracy is better, lower latency and fewer bytes are better: a dominates b
+    # HINT: when it is no worse on all three and strictly better on at least one.
+    # TESTS: test_pareto
     no_worse = a.accuracy >= b.accuracy and a.latency <= b.latency and a.nbytes <= b.nbytes
     better = a.accuracy > b.accuracy or a.latency < b.latency or a.nbytes < b.nbytes
     return no_worse and better
+    # END SOLUTION
 
 
 def pareto_frontier(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
@@ -70,7 +75,11 @@ def pareto_frontier(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
     >>> [p.name for p in pareto_frontier(pts)]
     ['big', 'small']
     """
+    # BEGIN SOLUTION pareto-frontier
+    # HINT: keep, in the given order, every point that no other point dominates.
+    # TESTS: test_pareto
     return [p for p in points if not any(dominates(q, p) for q in points)]
+    # END SOLUTION
 
 
 _WIDTH, _HEIGHT = 960, 600

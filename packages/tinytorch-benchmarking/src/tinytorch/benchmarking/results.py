@@ -163,6 +163,11 @@ def check(
     too short: 0.500 s < min_duration 1.000 s
     accuracy 0.9000 is below the target 0.9900 (99% of the reference accuracy 1.0000)
     """
+    # BEGIN SOLUTION validity-reasons
+    # HINT: one plain sentence per rule broken, with the numbers: too few queries (SingleStream)
+    # HINT: or samples (Offline) against min_query_count, a run shorter than min_duration, and
+    # HINT: (when both are known) an accuracy below target_ratio of the reference's.
+    # TESTS: invalid or too_short or too_few or valid or test_results or real_mlp
     reasons = []
     single = performance.scenario == "SingleStream"
     count, what = (performance.queries, "queries") if single else (performance.samples, "samples")
@@ -180,6 +185,7 @@ def check(
                 f"({target_ratio:.0%} of the reference accuracy {reference:.4f})"
             )
     return tuple(reasons)
+    # END SOLUTION
 
 
 def benchmark(

@@ -99,6 +99,13 @@ def bootstrap_ratio(
         raise ValueError(f"bootstrap_ratio: resamples must be an int >= 1, got {resamples!r}")
     a, b = _timings("numerator", numerator), _timings("denominator", denominator)
     q = STATISTICS[statistic]
+    # BEGIN SOLUTION bootstrap-ratio
+    # HINT: the point estimate is the statistic's percentile of a over b's. Then, resamples
+    # HINT: times, draw each side's timings with replacement (same size, a seeded generator),
+    # HINT: take the ratio of their percentiles; the interval is the (1 - confidence) / 2 and
+    # HINT: (1 + confidence) / 2 percentiles of those ratios. Draw in blocks of rows so memory
+    # HINT: stays bounded (_BLOCK_ELEMENTS), vectorised with np.percentile along each row.
+    # TESTS: bootstrap or interval or ratio_of_medians
     (qa,), (qb,) = percentiles(a, (q,)), percentiles(b, (q,))
     rng = np.random.default_rng(seed)
     ra, rb = np.empty(resamples), np.empty(resamples)
@@ -112,6 +119,7 @@ def bootstrap_ratio(
         rb[start : start + rows] = np.percentile(b[rng.integers(0, b.size, (rows, b.size))], q, 1)
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(ra / rb, (tail, 100 - tail))
+    # END SOLUTION
     return RatioInterval(
         ratio=qa / qb,
         low=float(low),

@@ -64,6 +64,12 @@ def distillation_loss(
         raise ValueError(f"{op}: alpha must be in [0, 1], got {alpha!r}")
     if target is None and alpha != 1:
         raise ValueError(f"{op}: a target is needed unless alpha == 1, got alpha={alpha}")
+    # BEGIN SOLUTION distillation-loss
+    # HINT: soften both with the temperature and take log_softmax (stable at large logits); the
+    # HINT: KL term is sum p_t * (log p_t - log p_s) over the batch divided by N, times
+    # HINT: alpha * T**2; add (1 - alpha) * cross_entropy with the labels unless alpha is 1.
+    # HINT: Build it from recorded ops, and detach the teacher.
+    # TESTS: test_distillation
     n = student_logits.shape[0]
     log_p_teacher = log_softmax(teacher_logits.detach() / temperature, dim=-1)
     log_p_student = log_softmax(student_logits / temperature, dim=-1)
@@ -73,6 +79,7 @@ def distillation_loss(
         assert target is not None
         loss = loss + cross_entropy(student_logits, target) * (1 - alpha)
     return loss
+    # END SOLUTION
 
 
 class DistillationLoss(Module):

@@ -35,12 +35,18 @@ def rank_for_energy(singular_values: Array, energy: float) -> int:
     """
     if isinstance(energy, bool) or not isinstance(energy, (int, float)) or not 0 < energy <= 1:
         raise ValueError(f"rank_for_energy: energy must be in (0, 1], got {energy!r}")
+    # BEGIN SOLUTION rank-for-energy
+    # HINT: the share of the squared singular values the first r of them hold, for every r
+    # HINT: (a cumulative sum); the first r reaching energy (allow 1e-12 of rounding, so 1.0
+    # HINT: keeps full rank). At least 1.
+    # TESTS: test_lowrank
     s2 = np.asarray(singular_values, dtype=np.float64) ** 2
     if s2.size == 0 or s2.sum() == 0:
         return 1
     cumulative = np.cumsum(s2) / s2.sum()
     # The tolerance keeps energy=1.0 at full rank despite the cumulative sum's rounding.
     return int(min(np.searchsorted(cumulative, energy - 1e-12) + 1, s2.size))
+    # END SOLUTION
 
 
 def factorize_linear(
@@ -64,6 +70,12 @@ def factorize_linear(
     if (rank is None) == (energy is None):
         raise ValueError("factorize_linear: give exactly one of rank and energy")
     w = layer.weight.data
+    # BEGIN SOLUTION svd-split
+    # HINT: W = U S V^T (float64, thin SVD). Keep r singular values and give each factor
+    # HINT: sqrt(S): the first Linear's weight is sqrt(S_r) V_r^T (r, in), the second's
+    # HINT: U_r sqrt(S_r) (out, r), which keeps the original bias. Refuse a rank outside
+    # HINT: [1, len(S)] naming the weight's shape.
+    # TESTS: test_lowrank
     u, s, vt = np.linalg.svd(w.astype(np.float64), full_matrices=False)
     if rank is None:
         assert energy is not None
@@ -83,6 +95,7 @@ def factorize_linear(
     if layer.bias is not None:
         second.bias = Parameter(layer.bias.data.copy())
     return Sequential(first, second).train(layer.training)
+    # END SOLUTION
 
 
 def low_rank(model: Sequential, energy: float, layers: Sequence[int]) -> Sequential:

@@ -122,10 +122,15 @@ class BasePruningMethod:
 
     def apply_mask(self, module: Module) -> Tensor:
         """``module.<name>_orig * module.<name>_mask``: the tensor the forward uses."""
+        # BEGIN SOLUTION prune-apply-mask
+        # HINT: the pruned tensor is the trained original (<name>_orig) times its mask
+        # HINT: (<name>_mask), as a recorded product so the original still gets its gradient.
+        # TESTS: test_prune or test_sparsity or pruned_linear
         orig = getattr(module, self._tensor_name + "_orig")
         mask = getattr(module, self._tensor_name + "_mask")
         result: Tensor = orig * mask
         return result
+        # END SOLUTION
 
     def __call__(self, module: Module, inputs: tuple[Any, ...]) -> None:
         # The forward pre-hook: recompute the pruned tensor from the parameter the optimizer
@@ -222,6 +227,11 @@ class PruningContainer(BasePruningMethod):
         """The last method's mask, computed on the entries ``default_mask`` keeps (an
         unstructured method) or on all of them (a global one, such as :class:`CustomFromMask`)."""
         method = self._pruning_methods[-1]
+        # BEGIN SOLUTION prune-compose
+        # HINT: an unstructured method prunes only among the entries still kept (mask == 1):
+        # HINT: run it on those and write its answer back into a copy of the mask at their
+        # HINT: places; a global method sees every entry and the whole current mask.
+        # TESTS: repeated or twice or composes or global or iterative
         mask = default_mask.astype(t.dtype, copy=True)
         if method.PRUNING_TYPE == "unstructured":
             keep = default_mask == 1
@@ -229,6 +239,7 @@ class PruningContainer(BasePruningMethod):
             return mask
         if method.PRUNING_TYPE == "global":
             return method.compute_mask(t, mask)
+        # END SOLUTION
         raise ValueError(
             f"PruningContainer: unsupported PRUNING_TYPE {method.PRUNING_TYPE!r} of "
             f"{type(method).__name__}"
@@ -253,12 +264,17 @@ class L1Unstructured(BasePruningMethod):
     def compute_mask(self, t: Array, default_mask: Array) -> Array:
         """Zero the mask at the ``k`` smallest ``|t|``, lowest flat index first among ties."""
         k = amount_to_count("L1Unstructured", self.amount, t.size)
+        # BEGIN SOLUTION l1-mask
+        # HINT: a copy of the mask with zeros at the k entries of smallest |t|; sort the flat
+        # HINT: magnitudes stably, so that among equal ones the lowest index goes first.
+        # TESTS: test_prune or test_sparsity or pruned_linear
         mask = np.array(default_mask, dtype=default_mask.dtype, copy=True)
         if k:
             # A stable sort: among equal magnitudes the lowest index comes first.
             order = np.argsort(np.abs(t).reshape(-1), kind="stable")
             mask.reshape(-1)[order[:k]] = 0
         return mask
+        # END SOLUTION
 
 
 class RandomUnstructured(BasePruningMethod):
@@ -282,11 +298,16 @@ class RandomUnstructured(BasePruningMethod):
     def compute_mask(self, t: Array, default_mask: Array) -> Array:
         """Zero the mask at ``k`` random positions."""
         k = amount_to_count("RandomUnstructured", self.amount, t.size)
+        # BEGIN SOLUTION random-mask
+        # HINT: a copy of the mask with zeros at k distinct positions drawn with the generator
+        # HINT: (the default one if none).
+        # TESTS: random
         mask = np.array(default_mask, dtype=default_mask.dtype, copy=True)
         if k:
             rng = (self.generator or default_generator).rng  # as tinytorch's random functions
             mask.reshape(-1)[rng.permutation(t.size)[:k]] = 0
         return mask
+        # END SOLUTION
 
 
 class CustomFromMask(BasePruningMethod):
@@ -472,6 +493,12 @@ def global_unstructured(
         )
     scores_of = importance_scores or {}
     tensors = [_check_target("global_unstructured", m, n) for m, n in targets]
+    # BEGIN SOLUTION global-prune
+    # HINT: flatten every tensor's importance scores (its own values unless given) and current
+    # HINT: mask into one vector each, compute one mask over all of them with the method (in a
+    # HINT: PruningContainer, so pruned entries are not counted again), then cut the result
+    # HINT: back into each tensor's shape and apply it with custom_from_mask.
+    # TESTS: global or iterative
     scores = np.concatenate(
         [
             _array(scores_of.get((m, n), t)).reshape(-1)
@@ -497,6 +524,7 @@ def global_unstructured(
         part = final[start : start + t.numel()].reshape(t.shape)
         custom_from_mask(module, name, part)
         start += t.numel()
+    # END SOLUTION
 
 
 def remove(module: Module, name: str) -> Module:

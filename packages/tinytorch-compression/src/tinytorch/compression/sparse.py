@@ -71,10 +71,15 @@ class CSRMatrix:
                 f"to_sparse_csr: index_dtype {itype} cannot hold {limit} (shape {dense.shape}, "
                 f"nnz {rows.size})"
             )
+        # BEGIN SOLUTION csr-from-dense
+        # HINT: indptr[i]..indptr[i + 1] are row i's entries: 0, then the running total of the
+        # HINT: nonzeros per row (bincount, cumsum); indices are their columns, data their values.
+        # TESTS: sparse or layout or product or pruned_linear
         counts = np.bincount(rows, minlength=dense.shape[0])
         indptr = np.zeros(dense.shape[0] + 1, dtype=itype)
         np.cumsum(counts, out=indptr[1:])
         return cls(indptr, cols.astype(itype), dense[rows, cols].copy(), dense.shape)
+        # END SOLUTION
 
     @property
     def nnz(self) -> int:
@@ -115,6 +120,11 @@ class CSRMatrix:
         out = np.zeros((self.shape[0], x.shape[1]), dtype=dtype)
         if self.nnz == 0:
             return out
+        # BEGIN SOLUTION csr-matmul
+        # HINT: every stored entry (i, j, v) adds v * other[j] to row i of the result: gather
+        # HINT: other's rows by column index, scale by the values, and sum each row's run of
+        # HINT: products (np.add.reduceat); mind the rows that hold no entry.
+        # TESTS: sparse or product or pruned_linear
         products = x[self.indices]  # (nnz, n): each kept entry's row of the operand
         products *= self.data[:, None]
         # reduceat over the start of each row that holds entries; an empty row would otherwise
@@ -123,6 +133,7 @@ class CSRMatrix:
         filled = starts < self.indptr[1:]
         out[filled] = np.add.reduceat(products, starts[filled], axis=0)
         return out
+        # END SOLUTION
 
 
 def to_sparse_csr(weight: Array | Tensor, index_dtype: npt.DTypeLike = np.int32) -> CSRMatrix:

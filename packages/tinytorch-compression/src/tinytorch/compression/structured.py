@@ -63,9 +63,14 @@ def output_norms(layer: Module) -> npt.NDArray[Any]:
     w = layer._parameters.get("weight")
     if w is None:
         raise ValueError(f"output_norms: {type(layer).__name__} has no weight parameter")
+    # BEGIN SOLUTION output-norms
+    # HINT: one row per output (the weight's first axis), everything else flattened; the
+    # HINT: L2 norm of each row, in float64.
+    # TESTS: structured or largest_norms or counts or conv_channels
     flat = w.data.reshape(w.shape[0], -1).astype(np.float64)
     norms: npt.NDArray[Any] = np.sqrt(np.einsum("ij,ij->i", flat, flat))
     return norms
+    # END SOLUTION
 
 
 def held_bytes(model: Module) -> int:
@@ -91,9 +96,14 @@ def _count(amount: int | float, size: int, where: str) -> int:
 
 
 def _keep(layer: Module, n_remove: int) -> Array:
+    # BEGIN SOLUTION keep-channels
+    # HINT: the indices of the outputs to keep: all but the n_remove of smallest norm (a
+    # HINT: stable sort keeps the lower index among equal norms), in increasing order.
+    # TESTS: structured or largest_norms or counts or conv_channels
     # Largest norms kept; a stable sort keeps the lower index among equal norms.
     order = np.argsort(-output_norms(layer), kind="stable")
     return np.sort(order[: order.size - n_remove]).astype(np.int64)
+    # END SOLUTION
 
 
 def _new_linear(old: Linear, rows: Array | None, cols: Array | None) -> Linear:

@@ -60,9 +60,13 @@ class Embedding(Module):
 
     def reset_parameters(self, generator: Generator | None = None) -> None:
         """Draw the table from N(0, 1) again, with the padding row zero."""
+        # BEGIN SOLUTION embedding-init
+        # HINT: PyTorch's init: every entry from N(0, 1) with the generator, the padding row 0.
+        # TESTS: init or seeded or padding
         init.normal_(self.weight, generator=generator)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
+        # END SOLUTION
 
     def forward(self, input: Tensor) -> Tensor:
         return embedding(input, self.weight, self.padding_idx)
@@ -107,7 +111,12 @@ class PositionalEmbedding(Module):
     def forward(self, x: Tensor) -> Tensor:
         length = _check_sequence("PositionalEmbedding", x, self.max_len, self.dim)
         # An embedding lookup of positions 0..T-1: the same op and gradient as token embeddings.
+        # BEGIN SOLUTION positional-forward
+        # HINT: add the learned rows of positions 0..T-1 (an embedding lookup) to x; they
+        # HINT: broadcast over the leading dims.
+        # TESTS: positional
         return x + embedding(Tensor(np.arange(length)), self.weight)
+        # END SOLUTION
 
     def extra_repr(self) -> str:
         return f"max_len={self.max_len}, dim={self.dim}"
@@ -137,6 +146,11 @@ class SinusoidalPositionalEncoding(Module):
         _check_sizes("SinusoidalPositionalEncoding", max_len=max_len, dim=dim)
         self.max_len = int(max_len)
         self.dim = int(dim)
+        # BEGIN SOLUTION sinusoidal-table
+        # HINT: pe[t, 2i] = sin(t / base^(2i/dim)) and pe[t, 2i+1] = cos(the same angle), built
+        # HINT: for all t and i at once (an outer product of positions and frequencies), in
+        # HINT: float64; an odd dim has one more sin column than cos columns.
+        # TESTS: sinusoidal
         position = np.arange(self.max_len, dtype=np.float64)[:, None]
         # 1 / base^(2i/dim) for each pair i, computed in log space to stay exact for large dim.
         inv_freq = np.exp(np.arange(0, self.dim, 2, dtype=np.float64) * (-math.log(base) / dim))
@@ -144,6 +158,7 @@ class SinusoidalPositionalEncoding(Module):
         table = np.zeros((self.max_len, self.dim), dtype=np.float64)
         table[:, 0::2] = np.sin(angles)
         table[:, 1::2] = np.cos(angles[:, : self.dim // 2])
+        # END SOLUTION
         self.register_buffer("pe", Tensor(table.astype(dtype)))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,7 @@ from tinytorch.layers import Module, Parameter, Sequential
 from tinytorch.tensor import Generator, Tensor, default_generator, record
 from tinytorch.tensor.graph import Node, is_grad_enabled, register_gradient
 
-__all__ = ["checkpoint", "checkpoint_sequential"]
+__all__ = ["CheckpointAttrs", "checkpoint", "checkpoint_sequential"]
 
 Array = npt.NDArray[Any]
 
@@ -81,6 +81,12 @@ def checkpoint(
             f"{', '.join(tensor_kwargs)}"
         )
     owner = _module_of(function)
+    # BEGIN SOLUTION checkpoint-forward
+    # HINT: save the generators' states (when preserving them), run the function under no_grad
+    # HINT: so it keeps no activation, and record one "checkpoint" op whose inputs are the tensor
+    # HINT: arguments and the module's parameters, with what the rule needs to run it again
+    # HINT: (CheckpointAttrs). If nothing can get a gradient, warn and return the output.
+    # TESTS: test_checkpoint or checkpointed or checkpointing
     generators = _generators(owner) if preserve_rng_state else []
     states = [g.get_state() for g in generators]
     with no_grad():
@@ -100,24 +106,47 @@ def checkpoint(
             stacklevel=2,
         )
         return out
-    return record(
-        OP,
-        out.data,
-        (*tensors, *params),
-        function=function,
-        args=args,
-        kwargs=kwargs,
-        num_tensors=len(tensors),
-        generators=generators,
-        states=states,
-    )
+    attrs: CheckpointAttrs = {
+        "function": function,
+        "args": args,
+        "kwargs": kwargs,
+        "num_tensors": len(tensors),
+        "generators": generators,
+        "states": states,
+    }
+    return record(OP, out.data, (*tensors, *params), **attrs)
+    # END SOLUTION
+
+
+class CheckpointAttrs(TypedDict):
+    """What :func:`checkpoint` records beside its inputs (the tensor arguments, then the
+    parameters of ``function``'s module), for its rule to run ``function`` again.
+
+    ``function``, ``args`` and ``kwargs``: the call, as given (``args`` with its non-tensor
+    arguments); ``num_tensors``: how many of the inputs are tensor arguments; ``generators``
+    and ``states``: the generators the call may draw from and their states before it.
+    """
+
+    function: Callable[..., Tensor]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    num_tensors: int
+    generators: list[Generator]
+    states: list[Any]
 
 
 @register_gradient(OP)
 def _checkpoint_grad(grad: Array, node: Node) -> tuple[Array | None, ...]:
-    attrs = node.attrs
-    function: Callable[..., Tensor] = attrs["function"]
-    generators: list[Generator] = attrs["generators"]
+    # BEGIN SOLUTION checkpoint-recompute
+    # HINT: run the function again with grad enabled on detached copies of the tensor
+    # HINT: arguments (fresh leaves, requiring grad where the originals did), with the
+    # HINT: generators set back to their saved states (and restored after); refuse an output
+    # HINT: that differs from the forward's; backpropagate grad through the new graph and
+    # HINT: return the leaves' gradients (None for the parameters: they got theirs inside).
+    # TESTS: test_checkpoint or checkpointed or checkpointing
+    attrs = cast(CheckpointAttrs, node.attrs)
+    function = attrs["function"]
+    generators = attrs["generators"]
     # Fresh leaves on the same memory: the recomputed graph ends at them, not at the outer one.
     leaves: list[Tensor] = []
     rerun_args: list[Any] = []
@@ -154,6 +183,7 @@ def _checkpoint_grad(grad: Array, node: Node) -> tuple[Array | None, ...]:
         backward(out, grad)
     grads: list[Array | None] = [None if t.grad is None else t.grad.data for t in leaves]
     return (*grads, *([None] * (len(node.inputs) - attrs["num_tensors"])))
+    # END SOLUTION
 
 
 def checkpoint_sequential(

@@ -226,11 +226,16 @@ def generate(
             f"{length}: it must hold a prefix of idx (what an earlier generate left), or be "
             "reset()"
         )
+    # BEGIN SOLUTION cached-generate
+    # HINT: each step: when the context has outgrown the block, every position moved, so reset
+    # HINT: the cache and prefill the last block_size tokens; with an empty cache prefill the
+    # HINT: whole context; otherwise decode only the tokens the cache does not hold yet. Then
+    # HINT: sample as GPT.generate does (sample_tokens) and append.
+    # TESTS: test_generation
     for _ in range(max_new_tokens):
         total = tokens.shape[1]
         if total > block:
-            # The window slid: every position moved, so recompute the last block (see above).
-            cache.reset()
+            cache.reset()  # the window slid: every position moved; recompute the last block
             logits = prefill(model, Tensor(tokens[:, -block:]), cache)
         elif cache.length == 0:
             logits = prefill(model, Tensor(tokens), cache)
@@ -238,4 +243,5 @@ def generate(
             logits = decode(model, Tensor(tokens[:, cache.length :]), cache)
         choice = sample_tokens(logits.data, temperature, top_k, generator)
         tokens = np.concatenate([tokens, choice[:, None]], axis=1)
+    # END SOLUTION
     return Tensor(tokens)

@@ -82,12 +82,17 @@ class KVCache:
         self.max_len = int(max_len)
         self.head_dim = int(head_dim)
         self.dtype: np.dtype[Any] = kind
+        # BEGIN SOLUTION kv-cache-allocate
+        # HINT: allocate, once, a key buffer and a value buffer per layer of shape (batch,
+        # HINT: heads, max_len, head_dim) in the dtype, and a count of tokens held per layer.
+        # TESTS: test_kv_cache or test_generation
         shape = (self.batch_size, self.num_heads, self.max_len, self.head_dim)
         # np.zeros, not np.empty: no position is ever read before it is written, but a buffer of
         # zeros makes that visible, and it costs the same (the pages arrive zeroed).
         self.key_cache: list[Array] = [np.zeros(shape, kind) for _ in range(self.num_layers)]
         self.value_cache: list[Array] = [np.zeros(shape, kind) for _ in range(self.num_layers)]
         self._lengths = [0] * self.num_layers
+        # END SOLUTION
 
     @classmethod
     def for_model(
@@ -125,7 +130,11 @@ class KVCache:
     @property
     def length(self) -> int:
         """Tokens every layer holds: the position the next token takes."""
+        # BEGIN SOLUTION kv-cache-length
+        # HINT: the tokens every layer holds (during a forward some layers are one step ahead).
+        # TESTS: test_kv_cache or test_generation
         return min(self._lengths)
+        # END SOLUTION
 
     def update(self, layer_idx: int, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
         """Write ``key`` and ``value`` ``(batch, heads, new, head_dim)`` after what layer
@@ -183,12 +192,18 @@ class KVCache:
                 f"{where}: layer {layer_idx} holds {start} of max_len={self.max_len} positions; "
                 f"key {key.shape} adds {new}, {start + new - self.max_len} more than fit"
             )
+        # BEGIN SOLUTION kv-cache-update
+        # HINT: write the new keys and values in place into positions start..start+new of the
+        # HINT: layer's buffers (no concatenation), advance its count, and return views of the
+        # HINT: first positions up to there: no copy.
+        # TESTS: test_kv_cache or test_generation
         end = start + new
         k_buf, v_buf = self.key_cache[layer_idx], self.value_cache[layer_idx]
         k_buf[:, :, start:end] = key.data
         v_buf[:, :, start:end] = value.data
         self._lengths[layer_idx] = end
         return Tensor(k_buf[:, :, :end]), Tensor(v_buf[:, :, :end])
+        # END SOLUTION
 
     # ---- the rest -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -205,10 +220,14 @@ class KVCache:
     @property
     def nbytes(self) -> int:
         """Bytes of the keys and values held, read from the buffers' views."""
+        # BEGIN SOLUTION kv-cache-nbytes
+        # HINT: measured, not computed: the nbytes of each layer's held views of its buffers.
+        # TESTS: nbytes or sized
         return sum(
             k[:, :, :n].nbytes + v[:, :, :n].nbytes
             for k, v, n in zip(self.key_cache, self.value_cache, self._lengths, strict=True)
         )
+        # END SOLUTION
 
     @property
     def allocated_nbytes(self) -> int:

@@ -99,6 +99,12 @@ class EventList:
 
         from tinytorch.profiling.profiler import region_self_times
 
+        # BEGIN SOLUTION key-averages
+        # HINT: one row per op name (and input shapes, when grouping by them): each forward
+        # HINT: event adds a call, its time, its FLOPs and its output bytes; each backward rule
+        # HINT: adds to its forward op's row a backward call, its time and its FLOPs; each
+        # HINT: record_function region gets its own row with its self time.
+        # TESTS: table or rows or grouping or trace or workloads or command
         for e in prof.ops:
             r = row(e.op, e.input_shapes)
             r.count += 1
@@ -117,6 +123,7 @@ class EventList:
                 found = rows[key] = OpAverage(region.name, is_region=True)
             found.count += 1
             found.region_ns += self_ns
+        # END SOLUTION
         return cls(list(rows.values()), prof.wall_ns)
 
     def __iter__(self) -> Iterator[OpAverage]:

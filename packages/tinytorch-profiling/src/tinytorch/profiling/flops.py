@@ -311,15 +311,26 @@ def _as_matrices(a: Shape, b: Shape) -> tuple[Shape, Shape]:
 
 
 def _matmul(a: Shape, b: Shape) -> int:
+    # BEGIN SOLUTION flops-matmul
+    # HINT: (..., m, k) @ (..., k, n) is m*n dot products of length k, each k multiplies and k
+    # HINT: adds (torch's convention: 2*m*n*k), for every matrix of the broadcast batch.
+    # TESTS: matmul or linear or gpt or mlp or conv_net or closed_form or doubling
     a2, b2 = _as_matrices(a, b)
     (m, k), (k2, n) = a2[-2:], b2[-2:]
     if k != k2:
         raise ValueError(f"forward_flops: matmul of shapes {a} and {b}: inner dims differ")
     batch = np.broadcast_shapes(a2[:-2], b2[:-2])
     return 2 * _numel(batch) * m * n * k
+    # END SOLUTION
 
 
 def _matmul_backward(a: Shape, b: Shape, computed: tuple[bool, ...]) -> Flops:
+    # BEGIN SOLUTION flops-matmul-backward
+    # HINT: each input gradient asked for is one more product the size of the forward's
+    # HINT: (dA = dC @ B^T, dB = A^T @ dC); an operand broadcast along batch dims also has its
+    # HINT: gradient summed back, one FLOP per element summed (a batch times one matrix is
+    # HINT: folded into a single product, so sums nothing).
+    # TESTS: backward or linear or batch_times_one or mlp or conv_net or gpt
     a2, b2 = _as_matrices(a, b)
     batch = _numel(np.broadcast_shapes(a2[:-2], b2[:-2]))
     (m, k), n = a2[-2:], b2[-1]
@@ -332,16 +343,27 @@ def _matmul_backward(a: Shape, b: Shape, computed: tuple[bool, ...]) -> Flops:
     if computed[1] and len(b2) > 2 and _numel(b2[:-2]) != batch:
         summed += batch * k * n
     return Flops(matmul=product * sum(computed[:2]), reduction=summed)
+    # END SOLUTION
 
 
 # ---- conv2d -----------------------------------------------------------------------------------
 def _conv2d(e: OpEvent) -> int:
+    # BEGIN SOLUTION flops-conv2d
+    # HINT: every output element (n, c_out, h_out, w_out) is a dot product over c_in*kh*kw
+    # HINT: window elements: 2 FLOPs per multiply-add.
+    # TESTS: conv2d or conv_net or tier_ops
     n, c_out, h_out, w_out = e.out_shape
     _, c_in, kh, kw = e.input_shapes[1]
     return 2 * n * c_out * h_out * w_out * c_in * kh * kw
+    # END SOLUTION
 
 
 def _conv2d_backward(e: OpEvent, computed: tuple[bool, ...]) -> Flops:
+    # BEGIN SOLUTION flops-conv2d-backward
+    # HINT: the input's and the weight's gradients each cost one forward-sized product; col2im
+    # HINT: adds every window element back (a reduction), the weight's per-sample products are
+    # HINT: summed over the batch, and the bias's gradient sums the output gradient.
+    # TESTS: conv2d or conv_net
     product = _conv2d(e)
     n, c_out, h_out, w_out = e.out_shape
     _, c_in, kh, kw = e.input_shapes[1]
@@ -355,6 +377,7 @@ def _conv2d_backward(e: OpEvent, computed: tuple[bool, ...]) -> Flops:
     if len(computed) == 3 and computed[2]:  # the bias: grad summed over batch and space
         reduction += _numel(e.out_shape)
     return Flops(matmul=matmul, reduction=reduction)
+    # END SOLUTION
 
 
 # ---- attention --------------------------------------------------------------------------------
@@ -366,6 +389,11 @@ def _sdpa_dims(e: OpEvent) -> tuple[int, int, int, int, int]:
 
 
 def _sdpa_forward(e: OpEvent) -> Flops:
+    # BEGIN SOLUTION flops-sdpa-forward
+    # HINT: two products per (batch*head): Q @ K^T makes L*S scores of length-E dot products,
+    # HINT: P @ V reads them with Ev; the scale is one FLOP per score (dropout two more), the
+    # HINT: softmax five per score, as the softmax op counts it. A causal mask saves nothing.
+    # TESTS: attention or gpt or closed_form
     bh, length, source, dim, dim_v = _sdpa_dims(e)
     scores = bh * length * source
     dropout = 2 * scores if e.attrs.get("dropout_p", 0.0) else 0
@@ -374,9 +402,15 @@ def _sdpa_forward(e: OpEvent) -> Flops:
         elementwise=scores + dropout,  # the scale (and dropout's mask and rescale)
         reduction=5 * scores,  # the softmax, as the softmax op counts it
     )
+    # END SOLUTION
 
 
 def _sdpa_backward(e: OpEvent, computed: tuple[bool, ...]) -> Flops:
+    # BEGIN SOLUTION flops-sdpa-backward
+    # HINT: dV = P^T @ dOut when V needs it; dP = dOut @ V^T whenever a gradient flows through
+    # HINT: the scores (to q, k or a float mask); then the softmax's backward (4 per score) and
+    # HINT: dQ = dS @ K, dK = dS^T @ Q, each scaled (one FLOP per element).
+    # TESTS: attention or gpt
     bh, length, source, dim, dim_v = _sdpa_dims(e)
     scores = bh * length * source
     q_grad, k_grad, v_grad = computed[:3]
@@ -395,6 +429,7 @@ def _sdpa_backward(e: OpEvent, computed: tuple[bool, ...]) -> Flops:
         elementwise=q_numel * q_grad + k_numel * k_grad + dropout,  # the scale of dQ, dK
         reduction=4 * scores if through_scores else 0,  # the softmax's backward
     )
+    # END SOLUTION
 
 
 # ---- module 18's fused ops: the sum of what they replace --------------------------------------

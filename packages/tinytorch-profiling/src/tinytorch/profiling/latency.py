@@ -98,10 +98,15 @@ def percentiles(samples: Iterable[float], qs: Iterable[float]) -> tuple[float, .
     for q in qs:
         if not 0 <= q <= 100:
             raise ValueError(f"percentiles: q={q!r} is outside [0, 100]")
+        # BEGIN SOLUTION percentile-interpolate
+        # HINT: the q-th percentile sits at fractional rank h = (n - 1) * q / 100 of the sorted
+        # HINT: samples: interpolate linearly between the samples at floor(h) and the next one.
+        # TESTS: percentiles or report_statistics
         h = (len(xs) - 1) * q / 100
         lo = math.floor(h)
         hi = min(lo + 1, len(xs) - 1)
         result.append(xs[lo] + (h - lo) * (xs[hi] - xs[lo]))
+        # END SOLUTION
     return tuple(result)
 
 
@@ -219,6 +224,11 @@ def latency(
         isinstance(min_seconds, (int, float)) and 0 <= min_seconds < math.inf
     ):
         raise ValueError(f"latency: min_seconds must be finite and >= 0, got {min_seconds!r}")
+    # BEGIN SOLUTION latency-loop
+    # HINT: call fn warmup times untimed; then time each call alone (perf_counter_ns around
+    # HINT: it) until there are min_runs samples and min_seconds have passed since the first
+    # HINT: timed call began, or max_runs samples. Report the samples in seconds.
+    # TESTS: warmup or max_runs or min_seconds or latency
     for _ in range(warmup):
         fn(*args)
     clock = time.perf_counter_ns
@@ -232,6 +242,7 @@ def latency(
         samples_ns.append(end - start)
         if len(samples_ns) >= min_runs and end - first >= budget_ns:
             break
+    # END SOLUTION
     name = getattr(fn, "__qualname__", None) or repr(fn)
     return LatencyReport.of(
         name, [ns / 1e9 for ns in samples_ns], warmup=warmup, threads=thread_settings()

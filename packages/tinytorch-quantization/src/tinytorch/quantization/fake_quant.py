@@ -14,7 +14,7 @@ clamp range and blocks it where it was clamped: ``grad_x = grad * (qmin <= q <= 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,8 @@ from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
 __all__ = [
+    "FakeQuantPerChannelAttrs",
+    "FakeQuantPerTensorAttrs",
     "FakeQuantize",
     "default_fake_quant",
     "default_per_channel_weight_fake_quant",
@@ -55,12 +57,36 @@ def _check_range(op: str, quant_min: int, quant_max: int) -> None:
 
 def _fake(x: Array, scale: Array, zero_point: Array, qmin: int, qmax: int) -> tuple[Array, Array]:
     """(fake-quantized x in x's dtype, the inside-the-range mask)."""
+    # BEGIN SOLUTION fake-quant
+    # HINT: quantize (x times the float32 reciprocal of the scale, in x's dtype, rounded half to
+    # HINT: even, plus the zero point) and dequantize again, clamping into [qmin, qmax] between;
+    # HINT: also say which elements were inside the range before clamping (the gradient's mask).
+    # TESTS: fake_quant or qat
     inv = (np.float32(1.0) / scale.astype(np.float32)).astype(x.dtype)
     with np.errstate(over="ignore"):
         q = np.rint(x * inv) + zero_point
     inside = (q >= qmin) & (q <= qmax)
     out = (np.clip(q, qmin, qmax) - zero_point) * scale.astype(x.dtype)
     return out.astype(x.dtype, copy=False), inside
+    # END SOLUTION
+
+
+class FakeQuantPerTensorAttrs(TypedDict):
+    """What ``fake_quantize_per_tensor_affine`` records beside its input: ``mask``, True where
+    the unclamped integer fell inside ``[quant_min, quant_max]`` (the straight-through
+    gradient's support), and its ``scale`` and ``zero_point`` arguments."""
+
+    mask: Array
+    scale: float
+    zero_point: int
+
+
+class FakeQuantPerChannelAttrs(TypedDict):
+    """What ``fake_quantize_per_channel_affine`` records beside its input: the ``mask`` as for
+    the per-tensor op, and the normalized channel ``axis``."""
+
+    mask: Array
+    axis: int
 
 
 def fake_quantize_per_tensor_affine(
@@ -88,13 +114,19 @@ def fake_quantize_per_tensor_affine(
         )
     check_finite(op, input.data)
     out, inside = _fake(input.data, np.asarray(s), np.asarray(zero_point), quant_min, quant_max)
-    return record(op, out, (input,), mask=inside, scale=s, zero_point=int(zero_point))
+    attrs: FakeQuantPerTensorAttrs = {"mask": inside, "scale": s, "zero_point": int(zero_point)}
+    return record(op, out, (input,), **attrs)
 
 
 @register_gradient("fake_quantize_per_tensor_affine")
 def _fake_quantize_per_tensor_affine_grad(grad: Array, node: Node) -> tuple[Array]:
+    # BEGIN SOLUTION fake-quant-ste
+    # HINT: the straight-through estimator: the gradient passes where the value was inside the
+    # HINT: quantization range and is zero where it was clamped (the recorded mask).
+    # TESTS: ste or gradcheck or qat
     # Straight-through: 1 where the unclamped integer was inside [qmin, qmax], else 0.
-    return (grad * node.attrs["mask"],)
+    return (grad * cast(FakeQuantPerTensorAttrs, node.attrs)["mask"],)
+    # END SOLUTION
 
 
 def fake_quantize_per_channel_affine(
@@ -142,12 +174,17 @@ def fake_quantize_per_channel_affine(
     shape = [1] * x.ndim
     shape[ax] = -1
     out, inside = _fake(x, s.reshape(shape), z.reshape(shape), quant_min, quant_max)
-    return record(op, out, (input,), mask=inside, axis=ax)
+    attrs: FakeQuantPerChannelAttrs = {"mask": inside, "axis": ax}
+    return record(op, out, (input,), **attrs)
 
 
 @register_gradient("fake_quantize_per_channel_affine")
 def _fake_quantize_per_channel_affine_grad(grad: Array, node: Node) -> tuple[Array]:
-    return (grad * node.attrs["mask"],)
+    # BEGIN SOLUTION fake-quant-ste-per-channel
+    # HINT: the same straight-through rule as the per-tensor op.
+    # TESTS: ste or gradcheck or qat
+    return (grad * cast(FakeQuantPerChannelAttrs, node.attrs)["mask"],)
+    # END SOLUTION
 
 
 class FakeQuantize(Module):
@@ -176,6 +213,11 @@ class FakeQuantize(Module):
         return self.activation_post_process.calculate_qparams()
 
     def forward(self, x: Tensor) -> Tensor:
+        # BEGIN SOLUTION fake-quantize-module
+        # HINT: when observing, show the observer a detached x and refresh scale and zero point
+        # HINT: from it; when fake-quantizing, apply the per-tensor op (ch_axis None) or the
+        # HINT: per-channel one with the current qparams, else return x as it is.
+        # TESTS: qat
         if self.observer_enabled:
             self.activation_post_process(x.detach())
             scale, zero_point = self.calculate_qparams()
@@ -193,6 +235,7 @@ class FakeQuantize(Module):
         return fake_quantize_per_channel_affine(
             x, self.scale, self.zero_point, self.ch_axis, self.quant_min, self.quant_max
         )
+        # END SOLUTION
 
     def extra_repr(self) -> str:
         return (

@@ -37,8 +37,13 @@ def exact_chunk(bound_a: int, bound_b: int) -> int:
     >>> exact_chunk(128, 128), exact_chunk(127, 127), exact_chunk(255, 128)
     (1024, 1040, 514)
     """
+    # BEGIN SOLUTION exact-chunk
+    # HINT: each term is at most bound_a * bound_b, so K terms stay exact while K times that
+    # HINT: is at most 2**24; at least 1, and any K when a bound is 0.
+    # TESTS: int_matmul or quantized or static or dynamic or gpt or models
     product = int(bound_a) * int(bound_b)
     return EXACT_FLOAT32 if product == 0 else max(1, EXACT_FLOAT32 // product)
+    # END SOLUTION
 
 
 def _bound(a: Array) -> int:
@@ -70,6 +75,11 @@ def int_matmul(a: Array, b: Array, chunk: int | None = None) -> Array:
             f"int_matmul: chunk {chunk} is not in [1, {safe}], the largest exact one for these "
             f"operands (shapes {a.shape} and {b.shape})"
         )
+    # BEGIN SOLUTION int-matmul-chunks
+    # HINT: multiply in float32 (BLAS), but K terms at a time, chunk of them per product, so
+    # HINT: every partial sum stays exact; convert each chunk's product to int32 and add the
+    # HINT: chunks in int32.
+    # TESTS: int_matmul or quantized or static or dynamic or gpt or models
     af = a.astype(np.float32)
     bf = b.astype(np.float32)
     if k <= chunk:
@@ -78,6 +88,7 @@ def int_matmul(a: Array, b: Array, chunk: int | None = None) -> Array:
     for start in range(0, k, chunk):
         out += (af[:, start : start + chunk] @ bf[start : start + chunk]).astype(np.int32)
     return out
+    # END SOLUTION
 
 
 def requantize(acc: Array, multiplier: Array | float, zero_point: int, dtype: QDtype) -> Array:
@@ -89,7 +100,12 @@ def requantize(acc: Array, multiplier: Array | float, zero_point: int, dtype: QD
     >>> requantize(np.array([100, -7, 10**6], np.int32), 0.5, 3, quint8).tolist()
     [53, 0, 255]
     """
+    # BEGIN SOLUTION requantize
+    # HINT: scale the int32 accumulator by the float32 multiplier, round half to even, add the
+    # HINT: output's zero point, clamp to the dtype's range and store in its integer type.
+    # TESTS: static or quantized or constant_and_zero or models
     scaled = acc.astype(np.float32) * np.asarray(multiplier, dtype=np.float32)
     q = np.rint(scaled) + np.float32(zero_point)
     out: Array = np.clip(q, dtype.qmin, dtype.qmax).astype(dtype.storage)
     return out
+    # END SOLUTION

@@ -95,6 +95,12 @@ def calculate_qparams(
     >>> bool(s == np.float32(4.0) / np.float32(255)), int(z)
     (True, 64)
     """
+    # BEGIN SOLUTION calculate-qparams
+    # HINT: widen the range to include 0 (so 0.0 is exact). Symmetric: scale = max(|lo|, hi)
+    # HINT: over half the integer range, zero point 0 (128 for quint8, or the middle of a
+    # HINT: custom range). Affine: scale = (hi - lo) / (qmax - qmin), zero point = qmin -
+    # HINT: round(lo / scale), clamped into [qmin, qmax]. Never a scale below eps; all in float32.
+    # TESTS: observers or all_zero or static or qat or models or gpt or quantized
     lo = np.minimum(np.asarray(min_val, np.float32), np.float32(0))
     hi = np.maximum(np.asarray(max_val, np.float32), np.float32(0))
     f32_eps = np.float32(eps)
@@ -111,6 +117,7 @@ def calculate_qparams(
         zero_point = qmin - np.rint(lo / scale).astype(np.int64)
         zero_point = np.clip(zero_point, qmin, qmax)
     return scale.astype(np.float32), zero_point.astype(np.int64)
+    # END SOLUTION
 
 
 class ObserverBase(Module):
@@ -203,10 +210,15 @@ class MinMaxObserver(ObserverBase):
 
     def forward(self, x: Tensor) -> Tensor:
         values = self._values(x)
+        # BEGIN SOLUTION minmax-observer
+        # HINT: keep the running minimum and maximum over every batch seen (an empty batch
+        # HINT: changes nothing), as new buffer Tensors; pass x through unchanged.
+        # TESTS: observers or all_zero or static or models or gpt or quantized
         if values.size:
             self.min_val = Tensor(np.minimum(self.min_val.data, values.min()))
             self.max_val = Tensor(np.maximum(self.max_val.data, values.max()))
         return x
+        # END SOLUTION
 
     def _range(self) -> tuple[Array, Array]:
         lo, hi = self.min_val.data, self.max_val.data
@@ -248,6 +260,10 @@ class MovingAverageMinMaxObserver(MinMaxObserver):
         values = self._values(x)
         if not values.size:
             return x
+        # BEGIN SOLUTION moving-average-observer
+        # HINT: the first batch sets min and max; each later one moves them a fraction c (the
+        # HINT: averaging constant, in float32) of the way to the batch's own: m += c * (b - m).
+        # TESTS: observers or qat or models
         lo, hi = values.min(), values.max()
         if np.isfinite(self.min_val.data) and np.isfinite(self.max_val.data):
             c = np.float32(self.averaging_constant)
@@ -256,6 +272,7 @@ class MovingAverageMinMaxObserver(MinMaxObserver):
         self.min_val = Tensor(np.asarray(lo, np.float32))
         self.max_val = Tensor(np.asarray(hi, np.float32))
         return x
+        # END SOLUTION
 
 
 class PerChannelMinMaxObserver(ObserverBase):
@@ -304,11 +321,16 @@ class PerChannelMinMaxObserver(ObserverBase):
         return rows.min(axis=1), rows.max(axis=1)
 
     def forward(self, x: Tensor) -> Tensor:
+        # BEGIN SOLUTION per-channel-observer
+        # HINT: each channel's min and max of this batch (_channel_range), folded into the
+        # HINT: running ones channel by channel once there are any.
+        # TESTS: observers or per_channel or static or dynamic or models or gpt or quantized
         lo, hi = self._channel_range(x)
         if self.min_val.data.size:
             lo, hi = np.minimum(self.min_val.data, lo), np.maximum(self.max_val.data, hi)
         self.min_val, self.max_val = Tensor(lo), Tensor(hi)
         return x
+        # END SOLUTION
 
     def _range(self) -> tuple[Array, Array]:
         if not self.min_val.data.size:
@@ -386,8 +408,13 @@ class PercentileObserver(MinMaxObserver):
 
     def forward(self, x: Tensor) -> Tensor:
         values = self._values(x)
+        # BEGIN SOLUTION percentile-observer
+        # HINT: this batch's range is its (100 - p)-th and p-th percentiles, not its extremes;
+        # HINT: keep the widest such range over the batches.
+        # TESTS: percentile
         if values.size:
             lo, hi = np.percentile(values, (100.0 - self.percentile, self.percentile))
             self.min_val = Tensor(np.minimum(self.min_val.data, np.float32(lo)))
             self.max_val = Tensor(np.maximum(self.max_val.data, np.float32(hi)))
         return x
+        # END SOLUTION

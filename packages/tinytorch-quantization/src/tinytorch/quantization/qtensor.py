@@ -101,12 +101,18 @@ def quantize_array(x: Array, scale: Array | float, zero_point: Array | int, dtyp
     >>> quantize_array(np.array([0.25, 0.75, -1.0, 9.0], np.float32), 0.5, 0, qint8).tolist()
     [0, 2, -2, 18]
     """
+    # BEGIN SOLUTION quantize-array
+    # HINT: q = clamp(round(x / scale) + zero_point, qmin, qmax) stored in the dtype's integer
+    # HINT: type. To match torch bit for bit: multiply by the float32 reciprocal 1/scale, add
+    # HINT: the zero point, round that sum once to float32, then round half to even (np.rint).
+    # TESTS: test_qtensor_observers or test_models or test_vision_and_gpt
     inv = (np.float32(1.0) / np.asarray(scale, dtype=np.float32)).astype(np.float64)
     fused = x.astype(np.float64) * inv + np.asarray(zero_point, dtype=np.float64)
     with np.errstate(over="ignore"):  # beyond float32's range: inf, clamped below
         rounded = np.rint(fused.astype(np.float32))
     out: Array = np.clip(rounded, dtype.qmin, dtype.qmax).astype(dtype.storage)
     return out
+    # END SOLUTION
 
 
 def dequantize_array(q: Array, scale: Array | float, zero_point: Array | int) -> Array:
@@ -115,9 +121,13 @@ def dequantize_array(q: Array, scale: Array | float, zero_point: Array | int) ->
     >>> dequantize_array(np.array([0, 2, -2], np.int8), 0.5, 0).tolist()
     [0.0, 1.0, -1.0]
     """
+    # BEGIN SOLUTION dequantize-array
+    # HINT: back to float32: subtract the zero point, multiply by the scale.
+    # TESTS: test_qtensor_observers or test_models or test_vision_and_gpt
     centred = q.astype(np.float32) - np.asarray(zero_point, dtype=np.float32)
     out: Array = centred * np.asarray(scale, dtype=np.float32)
     return out
+    # END SOLUTION
 
 
 class QTensor:

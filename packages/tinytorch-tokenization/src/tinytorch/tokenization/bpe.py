@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.tokenization._merges import learn_merges
+from tinytorch.tokenization._merges import learn_merges, merge_pair
 from tinytorch.tokenization.base import (
     Ids,
     TokenDecodeError,
@@ -263,12 +263,18 @@ class BPETokenizer(Tokenizer):
         if not isinstance(min_frequency, int) or min_frequency < 1:
             raise ValueError(f"{op}: min_frequency must be an int >= 1, got {min_frequency!r}")
         chunks = _compile(op, pattern)
+        # BEGIN SOLUTION bpe-word-counts
+        # HINT: count how often each chunk occurs in the text between special tokens
+        # HINT: (plain_pieces, then the chunking function), then key the counts by each chunk's
+        # HINT: UTF-8 bytes (two chunks never share bytes, but sum to be safe).
+        # TESTS: naive or hand_checked or cross or ties or min_frequency or deterministic or special
         chunk_counts: Counter[str] = Counter()
         for piece in plain_pieces(op, corpus, special_regex(specials)):
             chunk_counts.update(chunks(piece))
         word_counts: Counter[bytes] = Counter()
         for chunk, count in chunk_counts.items():
             word_counts[chunk.encode("utf-8", _ERRORS)] += count
+        # END SOLUTION
         merges = learn_merges(word_counts, vocab_size - floor, min_frequency)
         return cls(merges, special_tokens=specials, pattern=pattern)
 
@@ -341,6 +347,10 @@ class BPETokenizer(Tokenizer):
             out.extend(ids)
 
     def _encode_chunk(self, chunk: str) -> tuple[int, ...]:
+        # BEGIN SOLUTION bpe-encode-chunk
+        # HINT: start from the chunk's UTF-8 bytes; while some adjacent pair is a known merge,
+        # HINT: apply the one learned first (lowest new id, see self._ranks) with merge_pair.
+        # TESTS: encode or round_trip or special or cache or decode_of_a_cut
         ids = list(chunk.encode("utf-8", _ERRORS))
         ranks = self._ranks
         # Merges apply in the order learned: at each step the adjacent pair with the lowest
@@ -351,18 +361,9 @@ class BPETokenizer(Tokenizer):
             new_id = ranks.get(best)
             if new_id is None:
                 break
-            a, b = best
-            merged: list[int] = []
-            i, n = 0, len(ids)
-            while i < n:
-                if i + 1 < n and ids[i] == a and ids[i + 1] == b:
-                    merged.append(new_id)
-                    i += 2
-                else:
-                    merged.append(ids[i])
-                    i += 1
-            ids = merged
+            ids = merge_pair(ids, best[0], best[1], new_id)
         return tuple(ids)
+        # END SOLUTION
 
     def decode(self, ids: Ids, errors: str = "replace") -> str:
         """The text of ``ids``: their bytes, joined, decoded as UTF-8 exactly as
@@ -395,8 +396,13 @@ class BPETokenizer(Tokenizer):
         except LookupError:
             raise LookupError(f"{op}: unknown error handler {errors!r}") from None
         seq = ids_to_list(op, ids, len(self._token_bytes))
+        # BEGIN SOLUTION bpe-decode-bytes
+        # HINT: each id stands for a run of bytes (self._token_bytes); the text's bytes are
+        # HINT: those runs joined in order.
+        # TESTS: decode or round_trip
         table = self._token_bytes
         data = b"".join([table[i] for i in seq])
+        # END SOLUTION
         try:
             return data.decode("utf-8", errors)
         except UnicodeDecodeError as e:

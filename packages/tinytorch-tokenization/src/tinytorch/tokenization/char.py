@@ -94,11 +94,16 @@ class CharTokenizer(Tokenizer):
         self._special_ids = {t: n + i for i, t in enumerate(specials)}
         self._unk_id = None if unk_token is None else self._special_ids[unk_token]
         self._special_re = special_regex(specials)
+        # BEGIN SOLUTION char-tables
+        # HINT: two lookup tables as arrays: each id's code point (ord of its character), and
+        # HINT: the same code points sorted, with beside each the id it came from (argsort).
+        # TESTS: char
         # id -> code point, and the alphabet sorted by code point with the id of each entry.
         self._id_codes = _codes("".join(alphabet)).astype(np.int64)
         order = np.argsort(self._id_codes, kind="stable")
         self._sorted_codes = self._id_codes[order]
         self._sorted_ids = order.astype(np.int64)
+        # END SOLUTION
 
     @classmethod
     def from_text(
@@ -116,12 +121,18 @@ class CharTokenizer(Tokenizer):
             [0, 1, 2]
         """
         specials = check_special_tokens("CharTokenizer.from_text", special_tokens)
+        # BEGIN SOLUTION char-alphabet
+        # HINT: collect the set of characters of every plain piece of the text (plain_pieces
+        # HINT: skips the special tokens), leave the unknown token out, and build the tokenizer
+        # HINT: on that set sorted by code point.
+        # TESTS: char or from_text
         seen: set[str] = set()
         for piece in plain_pieces("CharTokenizer.from_text", text, special_regex(specials)):
             seen.update(piece)
         if unk_token is not None:
             seen.discard(unk_token)
         return cls(sorted(seen), special_tokens=specials, unk_token=unk_token)
+        # END SOLUTION
 
     # ---- the Tokenizer interface ------------------------------------------------------------
     @property
@@ -164,10 +175,15 @@ class CharTokenizer(Tokenizer):
         return out
 
     def _encode_plain(self, text: str, offset: int) -> list[int]:
-        codes = _codes(text).astype(np.int64)
-        n = self._sorted_codes.size
         found: npt.NDArray[np.bool_]
         ids: npt.NDArray[np.int64]
+        # BEGIN SOLUTION char-encode
+        # HINT: turn the text into code points, find each one in the sorted table with a binary
+        # HINT: search (np.searchsorted, no Python loop per character), and say for each whether it
+        # HINT: was really there (found) and which id it has; an empty alphabet finds nothing.
+        # TESTS: char or unk or unknown or special or round_trip
+        codes = _codes(text).astype(np.int64)
+        n = self._sorted_codes.size
         if n == 0:
             found = np.zeros(codes.shape, dtype=np.bool_)
             ids = np.zeros(codes.shape, dtype=np.int64)
@@ -175,6 +191,7 @@ class CharTokenizer(Tokenizer):
             pos = np.minimum(np.searchsorted(self._sorted_codes, codes), n - 1)
             found = self._sorted_codes[pos] == codes
             ids = self._sorted_ids[pos]
+        # END SOLUTION
         if not found.all():
             if self._unk_id is None:
                 at = int(np.flatnonzero(~found)[0])
@@ -214,7 +231,12 @@ class CharTokenizer(Tokenizer):
         return "".join(parts)
 
     def _decode_plain(self, seq: npt.NDArray[np.int64]) -> str:
+        # BEGIN SOLUTION char-decode
+        # HINT: look every id's code point up in one go and turn the code points into a str;
+        # HINT: going through 4-byte UTF-32 keeps lone surrogates as they are (_CODEC, _ERRORS).
+        # TESTS: char or decode or round_trip
         return self._id_codes[seq].astype("<u4").tobytes().decode(_CODEC, _ERRORS)
+        # END SOLUTION
 
     # ---- state ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

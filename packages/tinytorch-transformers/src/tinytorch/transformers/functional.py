@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -11,7 +11,7 @@ import numpy.typing as npt
 from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
-__all__ = ["layer_norm"]
+__all__ = ["LayerNormAttrs", "layer_norm"]
 
 Array = npt.NDArray[Any]
 
@@ -48,6 +48,12 @@ def layer_norm(
         if p is not None and p.shape != shape:
             raise ValueError(f"layer_norm: {name} of shape {p.shape} should have shape {shape}")
 
+    # BEGIN SOLUTION layer-norm-forward
+    # HINT: view the input as rows of the normalized width; per row subtract the mean, divide
+    # HINT: by sqrt(biased variance + eps), then scale by weight and shift by bias when given.
+    # HINT: Record one "layer_norm" op, saving what the rule needs (LayerNormAttrs): the
+    # HINT: normalized rows and 1/sqrt(var + eps) per row.
+    # TESTS: layer_norm or gpt or block or mlp or nanogpt
     width = int(np.prod(shape))
     rows = x.reshape(-1, width)
     mean = rows.mean(axis=1, keepdims=True)
@@ -68,27 +74,45 @@ def layer_norm(
         out = normed.copy()
 
     inputs = tuple(t for t in (input, weight, bias) if t is not None)
-    return record(
-        "layer_norm",
-        out.reshape(x.shape),
-        inputs,
-        normed=normed,
-        rstd=rstd,
-        has_weight=weight is not None,
-        has_bias=bias is not None,
-    )
+    attrs: LayerNormAttrs = {
+        "normed": normed,
+        "rstd": rstd,
+        "has_weight": weight is not None,
+        "has_bias": bias is not None,
+    }
+    return record("layer_norm", out.reshape(x.shape), inputs, **attrs)
+    # END SOLUTION
+
+
+class LayerNormAttrs(TypedDict):
+    """What the ``layer_norm`` op records beside its inputs ``(input[, weight][, bias])``.
+
+    ``normed``: the normalized input as ``(rows, width)`` rows, before weight and bias;
+    ``rstd``: ``1 / sqrt(var + eps)`` per row, ``(rows, 1)``; ``has_weight`` / ``has_bias``:
+    which of the optional inputs follow ``input``.
+    """
+
+    normed: Array
+    rstd: Array
+    has_weight: bool
+    has_bias: bool
 
 
 @register_gradient("layer_norm")
 def _layer_norm_grad(grad: Array, node: Node) -> tuple[Array, ...]:
-    normed: Array = node.attrs["normed"]
-    rstd: Array = node.attrs["rstd"]
+    # BEGIN SOLUTION layer-norm-grad
+    # HINT: with n the normalized rows and dn = grad * weight: the input's gradient is
+    # HINT: rstd * (dn - mean(dn) - n * mean(dn * n)) per row; weight's is sum over rows of
+    # HINT: grad * n, bias's the sum of grad over rows. Return them in the inputs' order.
+    # TESTS: layer_norm or gradcheck or gradient or training or nanogpt
+    attrs = cast(LayerNormAttrs, node.attrs)
+    normed, rstd = attrs["normed"], attrs["rstd"]
     x = node.inputs[0]
     width = normed.shape[1]
     g = grad.reshape(-1, width)
     grads: list[Array] = []
 
-    if node.attrs["has_weight"]:
+    if attrs["has_weight"]:
         w = node.inputs[1]
         dnormed = g * w.data.reshape(-1)
     else:
@@ -102,10 +126,11 @@ def _layer_norm_grad(grad: Array, node: Node) -> tuple[Array, ...]:
     dnormed *= rstd
     grads.append(dnormed.reshape(x.shape))
 
-    if node.attrs["has_weight"]:
+    if attrs["has_weight"]:
         w = node.inputs[1]
         grads.append(np.einsum("ij,ij->j", g, normed).reshape(w.shape))
-    if node.attrs["has_bias"]:
+    if attrs["has_bias"]:
         b = node.inputs[-1]
         grads.append(g.sum(axis=0).reshape(b.shape))
     return tuple(grads)
+    # END SOLUTION

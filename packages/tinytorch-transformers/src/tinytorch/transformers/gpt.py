@@ -185,6 +185,12 @@ class GPT(Module):
         self._init_weights(generator)
 
     def _init_weights(self, generator: Generator | None) -> None:
+        # BEGIN SOLUTION gpt-init
+        # HINT: GPT-2's init: every Linear weight, embedding table and attention in_proj_weight
+        # HINT: drawn from N(0, 0.02) with the generator, biases zero; the two projections that
+        # HINT: write into the residual stream (attn.out_proj, mlp.c_proj) get std
+        # HINT: 0.02 / sqrt(2 * n_layer), so the stream's variance does not grow with depth.
+        # TESTS: init or same_generator or untrained_loss
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
         for module in self.modules():
             if isinstance(module, Linear):
@@ -199,6 +205,7 @@ class GPT(Module):
             assert isinstance(block, TransformerBlock)
             for residual in (block.attn.out_proj, block.mlp.c_proj):
                 init.normal_(residual.weight, 0.0, residual_std, generator=generator)
+        # END SOLUTION
 
     # ---- gradient checkpointing -------------------------------------------------------
     def gradient_checkpointing_enable(self, checkpoint_fn: CheckpointFunction) -> None:
@@ -274,8 +281,13 @@ class GPT(Module):
                 f"GPT: cannot compute a loss over no tokens (idx and targets of shape "
                 f"{idx.shape}); the logits of an empty input are {logits.shape}"
             )
+        # BEGIN SOLUTION gpt-loss
+        # HINT: the loss of next-token prediction: cross entropy over every (batch, time)
+        # HINT: position at once, with the logits flattened to (B*T, V) and targets to (B*T,).
+        # TESTS: loss or training or gradient or tied or dropout or empty_sequence
         loss = cross_entropy(logits.reshape(b * t, v), targets.reshape(b * t))
         return logits, loss
+        # END SOLUTION
 
     def _hidden(self, idx: Tensor, cache: KVCacheProtocol | None = None) -> Tensor:
         """The final LayerNorm's output, (B, T, n_embd): everything but the head."""
@@ -291,6 +303,11 @@ class GPT(Module):
                 f"GPT: a sequence of length {idx.shape[1]} (idx shape {idx.shape}) is longer "
                 f"than block_size={self.config.block_size}"
             )
+        # BEGIN SOLUTION gpt-hidden
+        # HINT: token embeddings plus learned positions (wpe adds them), dropout, every block in
+        # HINT: order (through the checkpoint function when one is set, in training, with grad
+        # HINT: on), then the final LayerNorm.
+        # TESTS: gpt or nanogpt
         x = self.drop(self.wpe(self.wte(idx)))
         checkpoint_fn = self._checkpoint_fn
         if checkpoint_fn is not None and self.training and is_grad_enabled():
@@ -301,6 +318,7 @@ class GPT(Module):
                 x = block(x)
         out: Tensor = self.ln_f(x)
         return out
+        # END SOLUTION
 
     def _hidden_cached(self, idx: Tensor, cache: KVCacheProtocol) -> Tensor:
         """:meth:`_hidden` of new tokens after the ``cache.length`` tokens the cache holds."""
@@ -313,6 +331,11 @@ class GPT(Module):
                 f"GPT: the cache holds {past} tokens and idx {idx.shape} adds {t}: positions up "
                 f"to {past + t} exceed block_size={self.config.block_size}"
             )
+        # BEGIN SOLUTION gpt-hidden-cached
+        # HINT: the new tokens sit at positions past..past + t - 1: look those rows of the
+        # HINT: position table up yourself (embedding), add the token embeddings, then every
+        # HINT: block with the cache and its layer index, then ln_f.
+        # TESTS: cache or sample_tokens
         # Learned positions past..past+t-1: the lookup PositionalEmbedding does from 0.
         positions = Tensor(np.arange(past, past + t))
         x = self.drop(self.wte(idx) + embedding(positions, self.wpe.weight))
@@ -320,6 +343,7 @@ class GPT(Module):
             x = block(x, cache=cache, layer_idx=i)
         out: Tensor = self.ln_f(x)
         return out
+        # END SOLUTION
 
     # ---- generation ---------------------------------------------------------------------
     def generate(
@@ -361,7 +385,12 @@ class GPT(Module):
             raise ValueError(f"generate: idx must be (batch, time) with time >= 1, got {idx.shape}")
         rng = (generator or default_generator).rng
         tokens = idx.data.astype(np.int64)
-        with no_grad():
+        with no_grad():  # generation records no graph
+            # BEGIN SOLUTION gpt-generate
+            # HINT: repeat max_new_tokens times: crop the context to the last block_size tokens,
+            # HINT: take the last position's logits (in float64), divide them by temperature,
+            # HINT: sample one token per row (_sample) and append it.
+            # TESTS: generate or top_k or greedy or sampling or sample_tokens
             for _ in range(max_new_tokens):
                 context = Tensor(tokens[:, -self.config.block_size :])
                 # Only the last position's logits are needed: project one row per sequence.
@@ -369,6 +398,7 @@ class GPT(Module):
                 logits = self.lm_head(last).data.astype(np.float64)
                 choice = _sample(logits / temperature, top_k, rng)
                 tokens = np.concatenate([tokens, choice[:, None]], axis=1)
+            # END SOLUTION
         return Tensor(tokens)
 
     # ---- optimisation -------------------------------------------------------------------
@@ -389,6 +419,10 @@ class GPT(Module):
             >>> [(g["weight_decay"], len(g["params"])) for g in opt.param_groups]
             [(0.1, 6), (0.0, 10)]
         """
+        # BEGIN SOLUTION gpt-optimizer-groups
+        # HINT: two AdamW parameter groups: matrices (2-D and up) decay, vectors (biases,
+        # HINT: LayerNorm gains) do not; the tied matrix must appear only once.
+        # TESTS: configure_optimizers or training
         params = list(self.parameters())  # each once, the tied matrix included once
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
@@ -397,6 +431,7 @@ class GPT(Module):
             {"params": no_decay, "weight_decay": 0.0},
         ]
         return AdamW(groups, lr=lr, betas=betas, eps=eps)
+        # END SOLUTION
 
     def num_parameters(self, non_embedding: bool = True) -> int:
         """Number of parameters, the tied matrix counted once; ``non_embedding`` leaves out
@@ -666,6 +701,11 @@ def sample_tokens(
 
 def _sample(logits: Array, top_k: int | None, rng: np.random.Generator) -> Array:
     """One token per row of ``logits`` (B, V), by inverse-CDF sampling from the softmax."""
+    # BEGIN SOLUTION sample-top-k
+    # HINT: top_k: every logit below the k-th largest of its row becomes -inf. Then softmax
+    # HINT: and one uniform draw per row, scaled to the row's total mass: the token is the first
+    # HINT: index whose cumulative probability exceeds it (inverse CDF), never past the end.
+    # TESTS: generate or top_k or greedy or sampling or sample_tokens
     if top_k is not None and top_k < logits.shape[-1]:
         kth = np.partition(logits, -top_k, axis=-1)[:, -top_k, None]
         logits = np.where(logits < kth, -np.inf, logits)
@@ -675,3 +715,4 @@ def _sample(logits: Array, top_k: int | None, rng: np.random.Generator) -> Array
     # The first index whose cumulative mass exceeds u; a token of zero mass is never chosen.
     choice: Array = np.minimum((cdf <= u).sum(axis=-1), logits.shape[-1] - 1)
     return choice.astype(np.int64)
+    # END SOLUTION

@@ -107,8 +107,12 @@ class MLP(Module):
         self.dropout = Dropout(dropout, generator=generator)
 
     def forward(self, x: Tensor) -> Tensor:
+        # BEGIN SOLUTION mlp-forward
+        # HINT: widen with c_fc, GELU, project back with c_proj, then dropout.
+        # TESTS: mlp or block or gpt or nanogpt
         out: Tensor = self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
         return out
+        # END SOLUTION
 
 
 class TransformerBlock(Module):
@@ -173,6 +177,11 @@ class TransformerBlock(Module):
         cache: KVCacheProtocol | None = None,
         layer_idx: int = 0,
     ) -> Tensor:
+        # BEGIN SOLUTION block-forward
+        # HINT: pre-LayerNorm residuals: x + dropout(self-attention of ln_1(x)) (causal when
+        # HINT: self.causal, no weights needed, the padding mask, cache and layer index passed
+        # HINT: on), then x + mlp(ln_2(x)).
+        # TESTS: block or gpt or nanogpt
         h = self.ln_1(x)
         attended, _ = self.attn(
             h,
@@ -187,6 +196,7 @@ class TransformerBlock(Module):
         x = x + self.attn_dropout(attended)
         out: Tensor = x + self.mlp(self.ln_2(x))
         return out
+        # END SOLUTION
 
     def extra_repr(self) -> str:
         return f"causal={self.causal}"
