@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinytorch.activations as A
-from tinytorch.activations.functional import log_softmax_array, softmax, softmax_array
+from tinytorch.activations.functional import (
+    _gelu_tanh_textbook,
+    log_softmax_array,
+    softmax,
+    softmax_array,
+)
 from tinytorch.tensor import Tensor, graph
 
 X = np.array([[-3.0, -1.0, -0.5, 0.0], [0.5, 1.0, 3.0, 7.5]])
@@ -147,6 +152,20 @@ def test_gelu_at_the_float32_limits():
     for approximate in ("none", "tanh"):
         out = A.gelu(x, approximate).data
         assert out.tolist() == [0.0, float(big)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_tanh_textbook_equals_optimized(dtype):
+    # The in-place forward and the one-expression form a student writes: the same numbers.
+    big = float(np.finfo(dtype).max)
+    grid = np.concatenate([np.linspace(-12.0, 12.0, 2397), [-big, big, 0.0]]).astype(dtype)
+    for x in (grid, grid.reshape(5, -1), np.asarray(grid[3], dtype=dtype)):
+        fused = A.gelu(Tensor(x), approximate="tanh").data
+        textbook = _gelu_tanh_textbook(x)
+        assert textbook.dtype == fused.dtype == dtype
+        assert textbook.shape == fused.shape
+        tol = 1e-14 if dtype == np.float64 else 2e-7
+        np.testing.assert_allclose(textbook, fused, rtol=tol, atol=tol)
 
 
 def test_softmax_of_huge_logits():

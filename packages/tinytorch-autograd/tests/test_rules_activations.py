@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import tinytorch.activations as A
 from tinytorch.autograd import gradcheck
+from tinytorch.autograd.rules import activations as activation_rules
 from tinytorch.autograd.strategies import (
     FAST,
     away_from_zero,
@@ -83,6 +84,29 @@ def test_gelu_tanh_derivative_values():
         1.0115841666309695,
     ]
     np.testing.assert_allclose(x.grad.data, torch_grad, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_tanh_grad_textbook_equals_optimized(dtype):
+    # The registered in-place rule and the one-formula form a student writes: the same numbers,
+    # across the range, past the cap, at the dtype's limits, for 0-d and n-d inputs.
+    big = float(np.finfo(dtype).max)
+    grid = np.concatenate([np.linspace(-12.0, 12.0, 2397), [-big, big, 0.0]]).astype(dtype)
+    upstream = RNG.standard_normal(grid.size).astype(dtype)
+    for x, g in ((grid, upstream), (grid.reshape(6, -1), upstream.reshape(6, -1))):
+        node = A.gelu(Tensor(x, requires_grad=True), approximate="tanh").node
+        (fused,) = activation_rules.gelu(g, node)
+        textbook = activation_rules._gelu_tanh_grad_textbook(g, x)
+        assert textbook.dtype == fused.dtype == dtype
+        assert textbook.shape == fused.shape == x.shape
+        tol = 1e-14 if dtype == np.float64 else 1e-6
+        np.testing.assert_allclose(textbook, fused, rtol=tol, atol=tol)
+    scalar = np.asarray(0.75, dtype=dtype)
+    node = A.gelu(Tensor(scalar, requires_grad=True), approximate="tanh").node
+    (fused,) = activation_rules.gelu(np.asarray(1.0, dtype=dtype), node)
+    textbook = activation_rules._gelu_tanh_grad_textbook(np.asarray(1.0, dtype=dtype), scalar)
+    assert textbook.shape == fused.shape == ()
+    np.testing.assert_allclose(textbook, fused, rtol=1e-6 if dtype == np.float32 else 1e-15)
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

@@ -477,15 +477,15 @@ def test_every_op_recorded_by_tinytorch_tensor_has_a_rule():
     for p in parts[1:]:
         total = total + p
     recorded = set()
-    stack = [total]
+    frontier = [total]
     visited = set()
-    while stack:
-        t = stack.pop()
+    while frontier:
+        t = frontier.pop()
         if t.node is None or id(t) in visited:
             continue
         visited.add(id(t))
         recorded.add(t.node.op)
-        stack.extend(t.node.inputs)
+        frontier.extend(t.node.inputs)
     assert recorded == TENSOR_OPS
     total.backward()
     assert np.isfinite(x.grad.data).all()

@@ -84,9 +84,8 @@ def ce_reference(x, t, weight=None, ignore_index=-100, reduction="mean", smoothi
     losses = np.array(losses)
     if reduction == "none":
         return losses
-    if reduction == "sum":
-        return losses.sum()
-    return losses.sum() / np.sum(weights)
+    total = losses.sum()
+    return total if reduction == "sum" else total / np.sum(weights)
 
 
 CASES = list(itertools.product(["mean", "sum", "none"], [False, True], [None, 2], [0.0, 0.3]))

@@ -168,9 +168,9 @@ def test_the_base_class_needs_lr_at():
 # ---- clipping --------------------------------------------------------------------------------
 def with_grads(*grads, dtype=np.float32):
     params = []
-    for g in grads:
-        p = Tensor(np.zeros(len(g), dtype=dtype), requires_grad=True)
-        p.grad = Tensor(np.array(g, dtype=dtype))
+    for values in grads:
+        p = Tensor(np.zeros(len(values), dtype=dtype), requires_grad=True)
+        p.grad = Tensor(np.array(values, dtype=dtype))
         params.append(p)
     return params
 

@@ -403,9 +403,8 @@ def test_a_plain_loop_resumes_bit_exactly(tmp_path):
     def run(model, opt, steps):
         for _ in range(steps):
             x = Tensor(default_generator.rng.standard_normal((4, 3)).astype(np.float32))
-            loss = MSELoss()(model(x), x.sum(axis=1, keepdims=True))
             opt.zero_grad()
-            loss.backward()
+            MSELoss()(model(x), x.sum(axis=1, keepdims=True)).backward()
             opt.step()
 
     manual_seed(1)

@@ -71,8 +71,13 @@ def relu(x: TensorLike) -> Tensor:
         >>> relu(Tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
     """
+    # BEGIN SOLUTION relu-forward
+    # HINT: keep each element where it is positive and put 0 elsewhere (one NumPy call on
+    # HINT: t.data, which keeps integers integer), then record the op "relu" with record().
+    # TESTS: relu and not leaky
     t = _tensor(x)
     return record("relu", np.maximum(t.data, 0), (t,))
+    # END SOLUTION
 
 
 def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
@@ -82,11 +87,17 @@ def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
         >>> leaky_relu(Tensor([-2.0, 3.0]), negative_slope=0.1)
         tensor([-0.2,  3. ])
     """
+    # BEGIN SOLUTION leaky-relu-forward
+    # HINT: the positive part of x plus negative_slope times its negative part. Convert the
+    # HINT: slope to a Python float first (so float32 stays float32) and record it as the op's
+    # HINT: attribute negative_slope: the gradient rule reads it from there.
+    # TESTS: leaky
     t, data = _floating(x)
     slope = float(negative_slope)  # a Python float, so that float32 stays float32
     # Arithmetic, not np.where: where() on a random sign pattern is several times slower.
     out = np.maximum(data, 0) + slope * np.minimum(data, 0)
     return record("leaky_relu", out, (t,), negative_slope=slope)
+    # END SOLUTION
 
 
 def sigmoid(x: TensorLike) -> Tensor:
@@ -101,9 +112,14 @@ def sigmoid(x: TensorLike) -> Tensor:
         >>> sigmoid(Tensor([-1e4, 0.0, 1e4]))
         tensor([0. , 0.5, 1. ])
     """
+    # BEGIN SOLUTION sigmoid-forward
+    # HINT: 1 / (1 + exp(-x)) overflows for very negative x. Write it so that exp only ever
+    # HINT: sees a number <= 0: the numerator uses min(x, 0), the denominator -|x|.
+    # TESTS: sigmoid or saturating
     t, data = _floating(x)
     out = np.exp(np.minimum(data, 0)) / (1 + np.exp(-np.abs(data)))
     return record("sigmoid", out, (t,))
+    # END SOLUTION
 
 
 def tanh(x: TensorLike) -> Tensor:
@@ -113,8 +129,12 @@ def tanh(x: TensorLike) -> Tensor:
         >>> tanh(Tensor([0.0, 100.0]))
         tensor([0., 1.])
     """
+    # BEGIN SOLUTION tanh-forward
+    # HINT: NumPy has the function; take the floating data and record the op "tanh".
+    # TESTS: tanh and not gelu
     t, data = _floating(x)
     return record("tanh", np.tanh(data), (t,))
+    # END SOLUTION
 
 
 def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
@@ -133,9 +153,17 @@ def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     t, data = _floating(x)
     if approximate == "none":
+        # BEGIN SOLUTION gelu-exact-forward
+        # HINT: x times the standard normal CDF of x: special.normal_cdf is imported for you.
+        # TESTS: gelu and not gelu_tanh_ref
         out = normal_cdf(data)
         out *= data
+        # END SOLUTION
     else:
+        # BEGIN SOLUTION gelu-tanh-forward-fused
+        # HINT: the in-place form of the tanh approximation; the exercise is the textbook form.
+        # TESTS: gelu and (tanh or limits or pytorch)
+        # STUDENT: out = _gelu_tanh_textbook(data)
         # In place on one buffer: each fresh temporary of a big activation costs page faults.
         # And x * x * x rather than x**3, which NumPy computes 250x slower in float32.
         capped = np.clip(data, -GELU_TANH_CAP, GELU_TANH_CAP)
@@ -148,7 +176,30 @@ def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
         out += 1
         out *= 0.5  # before the multiply by x: (1 + tanh) x would overflow at float32's max
         out *= data
+        # END SOLUTION
     return record("gelu", out, (t,), approximate=approximate)
+
+
+def _gelu_tanh_textbook(data: Array) -> Array:
+    """GPT-2's tanh GELU of an array, one readable expression: the form a student writes.
+
+    ``gelu(approximate="tanh")`` computes the same in place on one buffer (faster on big
+    activations); a test holds the two equal.
+
+    Example:
+        >>> _gelu_tanh_textbook(np.array([0.0, 1.0])).round(4).tolist()
+        [0.0, 0.8412]
+    """
+    # BEGIN SOLUTION gelu-tanh-forward
+    # HINT: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), using the constants above. Clip x
+    # HINT: to +-GELU_TANH_CAP inside the tanh (the cube of a big float32 overflows), and halve
+    # HINT: (1 + tanh) before multiplying by x, or x near float32's max overflows.
+    # TESTS: gelu and (tanh or limits or pytorch)
+    capped = np.clip(data, -GELU_TANH_CAP, GELU_TANH_CAP)
+    inner = SQRT_2_OVER_PI * (capped + GELU_TANH_COEFF * (capped * capped * capped))
+    out: Array = np.asarray(0.5 * (1 + np.tanh(inner)) * data)
+    return out
+    # END SOLUTION
 
 
 def softmax_array(
@@ -178,6 +229,12 @@ def softmax_array(
     """
     if masked_rows not in ("nan", "zero"):
         raise ValueError(f"softmax: masked_rows must be 'nan' or 'zero', got {masked_rows!r}")
+    # BEGIN SOLUTION softmax-kernel
+    # HINT: subtract each slice's maximum (keepdims, and initial=-inf for empty slices) so no
+    # HINT: exponent is positive, exponentiate, divide by the slice's sum. For
+    # HINT: masked_rows="zero", shift an all -inf slice by 0 and divide its zero sum by 1.
+    # HINT: Write into out when it is given, and silence NumPy's invalid warning with errstate.
+    # TESTS: (softmax and not log_softmax) or softmax_and_log_softmax or no_finite_maximum
     with np.errstate(invalid="ignore"):  # inf - inf in a slice without a finite maximum
         top = np.max(data, axis=axis, keepdims=True, initial=-np.inf)
         if masked_rows == "zero":
@@ -191,6 +248,7 @@ def softmax_array(
             np.copyto(total, 1.0, where=total == 0)
         e /= total
     return e
+    # END SOLUTION
 
 
 def log_softmax_array(data: Array, axis: int | None = -1) -> Array:
@@ -204,10 +262,15 @@ def log_softmax_array(data: Array, axis: int | None = -1) -> Array:
         >>> log_softmax_array(np.array([0.0, -1e4])).tolist()
         [0.0, -10000.0]
     """
+    # BEGIN SOLUTION log-softmax-kernel
+    # HINT: x - max - log(sum(exp(x - max))) along axis: never take the log of a softmax that
+    # HINT: may have underflowed to 0. errstate silences inf - inf and log(0) warnings.
+    # TESTS: log_softmax or logsoftmax or no_finite_maximum
     with np.errstate(invalid="ignore", divide="ignore"):  # and log(0) of an empty slice
         shifted = data - np.max(data, axis=axis, keepdims=True, initial=-np.inf)
         out: Array = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
     return out
+    # END SOLUTION
 
 
 def softmax(x: TensorLike, dim: int = -1) -> Tensor:

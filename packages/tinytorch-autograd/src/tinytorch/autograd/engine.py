@@ -108,6 +108,14 @@ def _walk(root: Tensor, gradient: Array, retain_graph: bool, observed: bool) -> 
                 _check_versions(t, node)
             if observed:
                 start = time.perf_counter_ns()
+            # BEGIN SOLUTION reverse-walk
+            # HINT: Run the op's gradient rule (gradient_rule(node.op)(grad, node)) and add each
+            # HINT: input's gradient into pending, keyed by id(input): a tensor used twice must
+            # HINT: receive the sum of both paths. Skip None and inputs that do not require grad;
+            # HINT: cast a gradient to its input's dtype. Never add into an array a rule returned
+            # HINT: (it may be a view of grad, shared): the first sum makes a new array, which later
+            # HINT: sums may update in place (remember its key in summed).
+            # TESTS: test_engine or shared or several or dtype
             input_grads = gradient_rule(node.op)(grad, node)
             for x, g in zip(node.inputs, input_grads, strict=True):
                 if g is None or not x.requires_grad:
@@ -127,6 +135,7 @@ def _walk(root: Tensor, gradient: Array, retain_graph: bool, observed: bool) -> 
                     # both sides), so the first sum is a new array; later ones add into it.
                     pending[key] = np.add(previous, g, out=np.empty_like(previous))
                     summed.add(key)
+            # END SOLUTION
             if observed:
                 # The rule's time includes summing what it returned: backward through this op.
                 graph.notify_rule(node, input_grads, start)
@@ -202,6 +211,12 @@ def topological_order(root: Tensor) -> list[Tensor]:
     order: list[Tensor] = []
     seen: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
+    # BEGIN SOLUTION topological-order
+    # HINT: A depth-first search from root that appends a tensor only after everything it was
+    # HINT: computed from (its node's inputs that require grad), then reverses that list. Use the
+    # HINT: explicit stack of (tensor, children_done) pairs instead of recursion: a chain of 10,000
+    # HINT: ops would overflow Python's stack. Visit each tensor once (seen holds ids).
+    # TESTS: test_engine or topological
     while stack:
         t, children_done = stack.pop()
         if children_done:
@@ -218,6 +233,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
                     stack.append((x, False))
     order.reverse()
     return order
+    # END SOLUTION
 
 
 def _accumulate(leaf: Tensor, grad: Array) -> None:

@@ -208,6 +208,11 @@ def _central_differences(
     place and each element is put back exactly as it was."""
     flat = target.data.reshape(-1)  # a view: leaves are private copies, parameters C-contiguous
     numeric = np.empty(len(where), dtype=np.float64)
+    # BEGIN SOLUTION central-differences
+    # HINT: For each flat index k in where: move element k of flat up by eps, evaluate <upstream,
+    # HINT: fn(...)> with _weighted, move it down by eps, evaluate again, put the original value
+    # HINT: back exactly, and store (plus - minus) / (2 eps) in numeric.
+    # TESTS: test_gradcheck
     for n, k in enumerate(where):
         original = flat[k]
         flat[k] = original + eps
@@ -216,6 +221,7 @@ def _central_differences(
         minus = _weighted(fn, leaves, upstream)
         flat[k] = original
         numeric[n] = (plus - minus) / (2 * eps)
+    # END SOLUTION
     return numeric
 
 

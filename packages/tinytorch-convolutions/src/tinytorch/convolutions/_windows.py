@@ -93,6 +93,13 @@ def windows(
     ``kernel_first`` gives shape (N, C, kh, kw, Ho, Wo), the im2col order; otherwise
     (N, C, Ho, Wo, kh, kw), for reductions over the last two axes.
     """
+    # BEGIN SOLUTION windows
+    # HINT: A view, not a copy: as_strided with a shape of six axes and their byte strides. Moving
+    # HINT: one kernel position moves dilation pixels of the padded image, moving one output
+    # HINT: position moves stride pixels; batch and channel keep xp's own strides. kernel_first
+    # HINT: orders the axes (N, C, kh, kw, Ho, Wo), the im2col order; otherwise (N, C, Ho, Wo, kh,
+    # HINT: kw). Make it read-only: many windows share each pixel.
+    # TESTS: test_conv or test_pooling or torch_oracle or flatten
     n, c = xp.shape[:2]
     s0, s1, s2, s3 = xp.strides
     k_strides = (s2 * dilation[0], s3 * dilation[1])
@@ -104,6 +111,7 @@ def windows(
         shape = (n, c, *out_hw, *kernel)
         strides = (s0, s1, *o_strides, *k_strides)
     return as_strided(xp, shape=shape, strides=strides, writeable=False)
+    # END SOLUTION
 
 
 def col2im(
@@ -124,6 +132,14 @@ def col2im(
     and each piece is assigned rather than added: half the memory traffic. Returns the gradient
     of the unpadded input.
     """
+    # BEGIN SOLUTION col2im
+    # HINT: The adjoint of windows: start from zeros of the padded shape; for each kernel offset (p,
+    # HINT: q) the pixels it touched form one strided slice (start p*dilation, step stride, Ho of
+    # HINT: them; likewise for columns): add piece(p, q), of shape (N, C, Ho, Wo), into that slice.
+    # HINT: Loop over the kh * kw offsets only, never over pixels or samples. Where windows cannot
+    # HINT: overlap (stride >= the kernel's span) you may assign instead of add. Finally cut the
+    # HINT: padding off.
+    # TESTS: gradcheck or gradient or gradients or overlapping
     grad = np.zeros(padded_shape, dtype=dtype)
     ho, wo = out_hw
     overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel, strict=True))
@@ -140,4 +156,5 @@ def col2im(
     ph, pw = padding
     if ph or pw:
         grad = grad[:, :, ph : padded_shape[2] - ph, pw : padded_shape[3] - pw]
+    # END SOLUTION
     return grad

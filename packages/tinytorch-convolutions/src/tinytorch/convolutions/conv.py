@@ -11,7 +11,7 @@ the image by ``col2im`` (kh * kw strided additions).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,10 +29,28 @@ from tinytorch.layers import Module, Parameter, init
 from tinytorch.tensor import Generator, Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
-__all__ = ["Conv2d", "conv2d"]
+__all__ = ["Conv2d", "Conv2dAttrs", "conv2d"]
 
 Array = npt.NDArray[Any]
 Grads = tuple["Array | None", ...]
+
+
+class Conv2dAttrs(TypedDict):
+    """What ``conv2d`` records on its node (``node.attrs``) for its gradient rule. The node's
+    inputs are ``(input, weight)`` or ``(input, weight, bias)``.
+
+    Example:
+        >>> from tinytorch.tensor import ones
+        >>> attrs = conv2d(ones(1, 2, 4, 4), ones(3, 2, 3, 3, requires_grad=True)).node.attrs
+        >>> attrs["cols"].shape, attrs["padded_shape"], attrs["stride"]
+        ((1, 18, 4), (1, 2, 4, 4), (1, 1))
+    """
+
+    cols: Array  # (N, C*kh*kw, Ho*Wo): the im2col matrix the forward multiplied
+    padded_shape: tuple[int, ...]  # (N, C, H + 2*ph, W + 2*pw)
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
 
 
 def conv2d(
@@ -88,27 +106,40 @@ def conv2d(
     d = pair("conv2d", "dilation", dilation, 1)
     ho, wo = output_size("conv2d", x.shape, kernel, s, p, d)
 
+    # BEGIN SOLUTION conv2d-forward
+    # HINT: im2col: pad the input, take the kernel-first windows view and reshape it to the matrix
+    # HINT: cols of shape (N, C*kh*kw, Ho*Wo) (the one copy). Then one batched matmul with the
+    # HINT: weight reshaped to (O, C*kh*kw) gives (N, O, Ho*Wo), already NCHW once reshaped to (N,
+    # HINT: O, Ho, Wo); add the bias per output channel.
+    # TESTS: conv2d or forward_matches or float32 or flatten or test_conv
     xp = pad(x.data, p)
     cols = windows(xp, kernel, s, d, (ho, wo), kernel_first=True).reshape(n, c * kh * kw, ho * wo)
     out = np.matmul(weight.data.reshape(o, c * kh * kw), cols).reshape(n, o, ho, wo)
     if bias is not None:
         out += bias.data.reshape(1, o, 1, 1)
-    return record(
-        "conv2d",
-        out,
-        inputs,
-        cols=cols,
-        padded_shape=xp.shape,
-        stride=s,
-        padding=p,
-        dilation=d,
-    )
+    # END SOLUTION
+    attrs: Conv2dAttrs = {
+        "cols": cols,
+        "padded_shape": xp.shape,
+        "stride": s,
+        "padding": p,
+        "dilation": d,
+    }
+    return record("conv2d", out, inputs, **attrs)
 
 
 @register_gradient("conv2d")
 def _conv2d_grad(grad: Array, node: Node) -> Grads:
     x, weight = node.inputs[0], node.inputs[1]
-    cols: Array = node.attrs["cols"]
+    a = cast(Conv2dAttrs, node.attrs)
+    cols = a["cols"]
+    # BEGIN SOLUTION conv2d-grad
+    # HINT: With g = grad as (N, O, Ho*Wo) and the saved cols (Conv2dAttrs): the weight gradient is
+    # HINT: g @ cols^T summed over the batch, reshaped to the weight's shape; the input gradient is
+    # HINT: W^T @ g, an (N, C*kh*kw, Ho*Wo) array of per-patch gradients, folded back onto the image
+    # HINT: with col2im; the bias gradient sums grad over N, H and W. Skip what does not require
+    # HINT: grad; return two or three gradients, as many as the inputs.
+    # TESTS: gradcheck or gradient or gradients or float32 or torch_oracle and conv
     n, o, ho, wo = grad.shape
     _, c, kh, kw = weight.shape
     g = grad.reshape(n, o, ho * wo)
@@ -124,13 +155,13 @@ def _conv2d_grad(grad: Array, node: Node) -> Grads:
     if x.requires_grad:
         dcols = np.matmul(weight.data.reshape(o, c * kh * kw).T, g).reshape(n, c, kh, kw, ho, wo)
         grad_x = col2im(
-            node.attrs["padded_shape"],
+            a["padded_shape"],
             grad.dtype,
             (kh, kw),
-            node.attrs["stride"],
-            node.attrs["dilation"],
+            a["stride"],
+            a["dilation"],
             (ho, wo),
-            node.attrs["padding"],
+            a["padding"],
             lambda p, q: dcols[:, :, p, q],
         )
 
@@ -138,6 +169,7 @@ def _conv2d_grad(grad: Array, node: Node) -> Grads:
         return grad_x, grad_w
     grad_b = grad.sum(axis=(0, 2, 3)) if node.inputs[2].requires_grad else None
     return grad_x, grad_w, grad_b
+    # END SOLUTION
 
 
 class Conv2d(Module):

@@ -8,7 +8,7 @@ the output of a sample no longer depends on the rest of its batch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -17,10 +17,31 @@ from tinytorch.layers import Module, Parameter, init
 from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "batch_norm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNormAttrs", "batch_norm"]
 
 Array = npt.NDArray[Any]
 Grads = tuple["Array | None", ...]
+
+
+class BatchNormAttrs(TypedDict):
+    """What ``batch_norm`` records on its node (``node.attrs``) for its gradient rule. The
+    node's inputs are x, then weight and bias where given.
+
+    Example:
+        >>> from tinytorch.tensor import randn, zeros, ones
+        >>> x = randn(4, 3, 2, 2, requires_grad=True)
+        >>> a = batch_norm(x, zeros(3), ones(3), training=True).node.attrs
+        >>> a["xhat"].shape, a["inv_std"].shape, a["axes"], a["shape"]
+        ((4, 3, 2, 2), (3,), (0, 2, 3), (1, 3, 1, 1))
+    """
+
+    training: bool  # batch statistics (which depend on x) rather than running ones
+    xhat: Array  # the normalized input (x - mean) * inv_std, x's shape
+    inv_std: Array  # (C,): 1 / sqrt(var + eps) of the statistics used
+    axes: tuple[int, ...]  # the axes the statistics reduce over: all but the channel axis 1
+    shape: tuple[int, ...]  # (1, C, 1, ...): a per-channel vector reshaped to broadcast
+    has_weight: bool
+    has_bias: bool
 
 
 def _channel_vector(op: str, name: str, t: Tensor | None, x: Tensor) -> None:
@@ -83,6 +104,12 @@ def batch_norm(
                 f"{op}: expected more than 1 value per channel when training, got input of "
                 f"shape {x.shape}"
             )
+        # BEGIN SOLUTION batch-norm-statistics
+        # HINT: Training: the mean and the biased variance of each channel over N and every spatial
+        # HINT: position (axes). Move the running estimates, in place, towards the batch: r = (1 -
+        # HINT: momentum) r + momentum * batch, using the unbiased variance (times count / (count -
+        # HINT: 1)) for running_var, as PyTorch does. Keep each running buffer's dtype.
+        # TESTS: test_batchnorm or batch_norm
         mean = x.data.mean(axis=axes)
         centered = x.data - mean.reshape(shape)
         var = np.mean(centered * centered, axis=axes)
@@ -94,6 +121,7 @@ def batch_norm(
             rv = running_var.data
             rv *= 1 - momentum
             rv += (momentum * var * (count / (count - 1))).astype(rv.dtype)
+        # END SOLUTION
     else:
         if running_mean is None or running_var is None:
             raise ValueError(
@@ -103,6 +131,10 @@ def batch_norm(
         centered = x.data - running_mean.data.astype(x.dtype).reshape(shape)
         var = running_var.data.astype(x.dtype)
 
+    # BEGIN SOLUTION batch-norm-normalize
+    # HINT: xhat = centered * 1 / sqrt(var + eps), per channel (reshape per-channel vectors to
+    # HINT: shape), then scale by weight and shift by bias where given. Keep x's dtype.
+    # TESTS: test_batchnorm or batch_norm
     inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
     xhat = centered * inv_std.reshape(shape)
     out = xhat
@@ -110,27 +142,33 @@ def batch_norm(
         out = out * weight.data.reshape(shape)
     if bias is not None:
         out = out + bias.data.reshape(shape)
+    # END SOLUTION
     inputs = tuple(t for t in (x, weight, bias) if t is not None)
-    return record(
-        op,
-        out,
-        inputs,
-        training=training,
-        xhat=xhat,
-        inv_std=inv_std,
-        axes=axes,
-        shape=shape,
-        has_weight=weight is not None,
-        has_bias=bias is not None,
-    )
+    attrs: BatchNormAttrs = {
+        "training": training,
+        "xhat": xhat,
+        "inv_std": inv_std,
+        "axes": axes,
+        "shape": shape,
+        "has_weight": weight is not None,
+        "has_bias": bias is not None,
+    }
+    return record(op, out, inputs, **attrs)
 
 
 @register_gradient("batch_norm")
 def _batch_norm_grad(grad: Array, node: Node) -> Grads:
-    a = node.attrs
+    a = cast(BatchNormAttrs, node.attrs)
     axes, shape = a["axes"], a["shape"]
-    xhat: Array = a["xhat"]
-    inv_std: Array = a["inv_std"].reshape(shape)
+    xhat = a["xhat"]
+    inv_std = a["inv_std"].reshape(shape)
+    # BEGIN SOLUTION batch-norm-grad
+    # HINT: From BatchNormAttrs: g_hat is grad times the weight (if any). In eval the statistics are
+    # HINT: constants: the input gradient is g_hat * inv_std. In training they depend on x too:
+    # HINT: inv_std * (g_hat - mean(g_hat) - xhat * mean(g_hat * xhat)), the means per channel over
+    # HINT: axes. The weight gradient sums grad * xhat over axes, the bias gradient sums grad;
+    # HINT: return one gradient per input (x, then weight and bias where given).
+    # TESTS: gradcheck or gradients or batch_norm
     x = node.inputs[0]
     weight = node.inputs[1] if a["has_weight"] else None
     g_hat = grad if weight is None else grad * weight.data.reshape(shape)
@@ -151,6 +189,7 @@ def _batch_norm_grad(grad: Array, node: Node) -> Grads:
     if a["has_bias"]:
         grads.append(grad.sum(axis=axes) if node.inputs[-1].requires_grad else None)
     return tuple(grads)
+    # END SOLUTION
 
 
 class _BatchNorm(Module):

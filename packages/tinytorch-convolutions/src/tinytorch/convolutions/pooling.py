@@ -9,7 +9,7 @@ hand each window's gradient back through ``col2im``, kh * kw strided additions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -28,10 +28,52 @@ from tinytorch.layers import Module
 from tinytorch.tensor import Tensor, record
 from tinytorch.tensor.graph import Node, register_gradient
 
-__all__ = ["AvgPool2d", "MaxPool2d", "avg_pool2d", "max_pool2d"]
+__all__ = [
+    "AvgPool2d",
+    "AvgPool2dAttrs",
+    "MaxPool2d",
+    "MaxPool2dAttrs",
+    "Pool2dAttrs",
+    "avg_pool2d",
+    "max_pool2d",
+]
 
 Array = npt.NDArray[Any]
 Grads = tuple["Array | None", ...]
+
+
+class Pool2dAttrs(TypedDict):
+    """What both pooling ops record on their node (``node.attrs``); the one input is x."""
+
+    padded_shape: tuple[int, ...]  # (N, C, H + 2*ph, W + 2*pw)
+    kernel: Pair
+    stride: Pair
+    padding: Pair
+
+
+class MaxPool2dAttrs(Pool2dAttrs):
+    """``max_pool2d``'s node attributes: those of every pooling op, and which element won.
+
+    Example:
+        >>> from tinytorch.tensor import arange
+        >>> x = arange(16.0).reshape(1, 1, 4, 4).requires_grad_()
+        >>> max_pool2d(x, 2).node.attrs["arg"].tolist()
+        [[[[3, 3], [3, 3]]]]
+    """
+
+    arg: Array  # (N, C, Ho, Wo): the winning kernel offset p * kw + q of each window
+
+
+class AvgPool2dAttrs(Pool2dAttrs):
+    """``avg_pool2d``'s node attributes: those of every pooling op, and each window's divisor.
+
+    Example:
+        >>> from tinytorch.tensor import ones
+        >>> float(avg_pool2d(ones(1, 1, 4, 4, requires_grad=True), 2).node.attrs["divisor"])
+        4.0
+    """
+
+    divisor: Array  # 0-d (kh * kw), or (1, 1, Ho, Wo) real pixels per window
 
 
 def _pool_args(
@@ -78,6 +120,13 @@ def max_pool2d(
     # A running maximum over the kh * kw kernel offsets: no copy of the windows. Only a
     # strictly greater candidate moves ``arg``, so ties keep the first offset, as in PyTorch;
     # np.maximum propagates NaN, as PyTorch does.
+    # BEGIN SOLUTION max-pool-forward
+    # HINT: A running maximum over the kh * kw kernel offsets (offset(k) is offset k of every
+    # HINT: window, one strided slice), starting from a copy of offset 0. Keep in arg which offset
+    # HINT: won each window: only a strictly greater candidate replaces it, so ties keep the first,
+    # HINT: as PyTorch. np.maximum propagates NaN; a window with NaN sends its gradient to its last
+    # HINT: NaN (PyTorch's choice), which needs one more pass over the offsets.
+    # TESTS: max_pool or test_pooling and not avg
     out = offset(0).copy()
     arg = np.zeros(out.shape, dtype=np.min_scalar_type(kh * kw - 1))  # uint8 up to 16x16
     for k in range(1, kh * kw):
@@ -90,21 +139,27 @@ def max_pool2d(
         # element PyTorch's kernel picks.
         for k in range(kh * kw):
             np.copyto(arg, k, where=nan & np.isnan(offset(k)))
-    return record(
-        "max_pool2d", out, (x,), arg=arg, padded_shape=xp.shape, kernel=kernel, stride=s, padding=p
-    )
+    # END SOLUTION
+    attrs: MaxPool2dAttrs = {
+        "arg": arg,
+        "padded_shape": xp.shape,
+        "kernel": kernel,
+        "stride": s,
+        "padding": p,
+    }
+    return record("max_pool2d", out, (x,), **attrs)
 
 
-def _unpool(grad: Array, node: Node, piece: Callable[[int, int], Array]) -> Grads:
+def _unpool(grad: Array, attrs: Pool2dAttrs, piece: Callable[[int, int], Array]) -> Grads:
     """The input gradient of a pooling op: each window's ``piece`` put back by ``col2im``."""
     grad_x = col2im(
-        node.attrs["padded_shape"],
+        attrs["padded_shape"],
         grad.dtype,
-        node.attrs["kernel"],
-        node.attrs["stride"],
+        attrs["kernel"],
+        attrs["stride"],
         (1, 1),
         grad.shape[2:],
-        node.attrs["padding"],
+        attrs["padding"],
         piece,
     )
     return (grad_x,)
@@ -112,10 +167,16 @@ def _unpool(grad: Array, node: Node, piece: Callable[[int, int], Array]) -> Grad
 
 @register_gradient("max_pool2d")
 def _max_pool2d_grad(grad: Array, node: Node) -> Grads:
-    arg: Array = node.attrs["arg"]
-    kw = node.attrs["kernel"][1]
+    # BEGIN SOLUTION max-pool-grad
+    # HINT: Each window's gradient goes to the element that won: for kernel offset (p, q), the piece
+    # HINT: is grad where arg == p * kw + q, else 0 (MaxPool2dAttrs). _unpool puts the pieces back
+    # HINT: with col2im.
+    # TESTS: max_pool or test_pooling and torch
+    a = cast(MaxPool2dAttrs, node.attrs)
+    arg, kw = a["arg"], a["kernel"][1]
     # grad times a 0/1 mask keeps grad's dtype, in one pass (np.where would need two).
-    return _unpool(grad, node, lambda p, q: grad * (arg == p * kw + q))
+    return _unpool(grad, a, lambda p, q: grad * (arg == p * kw + q))
+    # END SOLUTION
 
 
 def avg_pool2d(
@@ -142,6 +203,11 @@ def avg_pool2d(
     x = check_input("avg_pool2d", input)
     kernel, s, p, out_hw = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
     xp = pad(x.data, p)
+    # BEGIN SOLUTION avg-pool-forward
+    # HINT: Sum the last two axes of the window view (kernel last) and divide by the window's size,
+    # HINT: kh * kw. With count_include_pad=False and padding, divide each window by the number of
+    # HINT: real pixels it covers instead: the same windows over a padded image of ones count them.
+    # TESTS: avg_pool or known_values or pool_layers or test_pooling and torch
     total = windows(xp, kernel, s, (1, 1), out_hw, kernel_first=False).sum(axis=(-2, -1))
     if count_include_pad or p == (0, 0):
         divisor: Array = np.asarray(kernel[0] * kernel[1], dtype=x.dtype)
@@ -150,22 +216,27 @@ def avg_pool2d(
         ones = pad(np.ones((1, 1, *x.shape[2:]), dtype=x.dtype), p)
         divisor = windows(ones, kernel, s, (1, 1), out_hw, kernel_first=False).sum(axis=(-2, -1))
     out = (total / divisor).astype(x.dtype, copy=False)
-    return record(
-        "avg_pool2d",
-        out,
-        (x,),
-        divisor=divisor,
-        padded_shape=xp.shape,
-        kernel=kernel,
-        stride=s,
-        padding=p,
-    )
+    # END SOLUTION
+    attrs: AvgPool2dAttrs = {
+        "divisor": divisor,
+        "padded_shape": xp.shape,
+        "kernel": kernel,
+        "stride": s,
+        "padding": p,
+    }
+    return record("avg_pool2d", out, (x,), **attrs)
 
 
 @register_gradient("avg_pool2d")
 def _avg_pool2d_grad(grad: Array, node: Node) -> Grads:
-    share = (grad / node.attrs["divisor"]).astype(grad.dtype, copy=False)
-    return _unpool(grad, node, lambda p, q: share)
+    # BEGIN SOLUTION avg-pool-grad
+    # HINT: Every pixel of a window gets the window's gradient divided by its divisor
+    # HINT: (AvgPool2dAttrs), the same piece for every kernel offset.
+    # TESTS: avg_pool or test_pooling and torch
+    a = cast(AvgPool2dAttrs, node.attrs)
+    share = (grad / a["divisor"]).astype(grad.dtype, copy=False)
+    return _unpool(grad, a, lambda p, q: share)
+    # END SOLUTION
 
 
 class _Pool2d(Module):

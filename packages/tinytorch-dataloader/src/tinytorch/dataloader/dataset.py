@@ -138,8 +138,14 @@ class TensorDataset:
         return tuple(from_numpy(np.asarray(t.data[i])) for t in self.tensors)
 
     def __getitems__(self, indices: Sequence[int] | IndexArray) -> tuple[Tensor, ...]:
+        # BEGIN SOLUTION tensor-dataset-batch
+        # HINT: A whole batch at once: take the rows at the checked index array (_index_array) along
+        # HINT: the first axis of every tensor, one NumPy call each, and return them as a tuple of
+        # HINT: Tensors.
+        # TESTS: tensor_dataset or batch_path or subset
         idx = _index_array("TensorDataset", indices, len(self))
         return tuple(from_numpy(np.take(t.data, idx, axis=0)) for t in self.tensors)
+        # END SOLUTION
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(t.shape) for t in self.tensors)
@@ -280,9 +286,14 @@ def random_split(
                 f"random_split: fractions {values} must lie in [0, 1] and sum to 1 "
                 f"(dataset of {n} samples)"
             )
+        # BEGIN SOLUTION split-fractions
+        # HINT: Each part gets floor(n * fraction) samples; deal what is left over one sample at a
+        # HINT: time to the parts in order (PyTorch's rule).
+        # TESTS: random_split
         counts = [math.floor(n * v) for v in values]
         for k in range(n - sum(counts)):
             counts[k % len(counts)] += 1
+        # END SOLUTION
     else:
         counts = [int(v) for v in values]
         if any(c < 0 for c in counts) or sum(counts) != n:
@@ -290,6 +301,11 @@ def random_split(
                 f"random_split: lengths {counts} sum to {sum(counts)}, "
                 f"but the dataset has {n} samples"
             )
+    # BEGIN SOLUTION split-subsets
+    # HINT: Draw one permutation of the indices from the generator, and cut it into consecutive
+    # HINT: pieces of the given counts, each a Subset of the dataset.
+    # TESTS: random_split
     order = (generator or default_generator).rng.permutation(n).astype(np.int64)
     bounds = np.cumsum([0, *counts])
     return [Subset(dataset, order[a:b]) for a, b in itertools.pairwise(bounds)]
+    # END SOLUTION

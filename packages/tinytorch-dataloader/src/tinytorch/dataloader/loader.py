@@ -44,6 +44,12 @@ def default_collate(samples: Sequence[Any]) -> Any:
     if len(samples) == 0:
         raise ValueError("default_collate: cannot collate an empty list of samples")
     first = samples[0]
+    # BEGIN SOLUTION collate-leaves
+    # HINT: Samples that are Tensors or arrays stack along a new first axis (_stack checks their
+    # HINT: shapes; _as_array refuses a mix) into one Tensor; strings stay a list; Python bools,
+    # HINT: ints and floats become a bool, int64 and float32 Tensor, NumPy scalars keep their dtype.
+    # HINT: Test bool before int: True is an int.
+    # TESTS: collate or plain_dataset or subset_of_plain
     if isinstance(first, Tensor):
         return from_numpy(_stack([_as_array(s, first) for s in samples]))
     if isinstance(first, np.ndarray):
@@ -58,6 +64,7 @@ def default_collate(samples: Sequence[Any]) -> Any:
         return from_numpy(np.asarray(samples, dtype=np.int64))
     if isinstance(first, float):
         return from_numpy(np.asarray(samples, dtype=np.float32))
+    # END SOLUTION
     if isinstance(first, Mapping):
         keys = set(first)
         for s in samples:
@@ -76,12 +83,17 @@ def default_collate(samples: Sequence[Any]) -> Any:
                     f"default_collate: samples have different numbers of fields: {width} and "
                     f"{len(s) if isinstance(s, (tuple, list)) else type(s).__name__}"
                 )
+        # BEGIN SOLUTION collate-fields
+        # HINT: Collate each field position separately (recursively), then give back the samples'
+        # HINT: container: a list, the same namedtuple type, or a tuple.
+        # TESTS: collate or plain_dataset or subset_of_plain
         fields = [default_collate([s[k] for s in samples]) for k in range(width)]
         if isinstance(first, list):
             return fields
         if hasattr(first, "_fields"):  # a namedtuple keeps its type
             return type(first)(*fields)
         return tuple(fields)
+        # END SOLUTION
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}")
 
 
@@ -252,17 +264,28 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Batches per epoch."""
+        # BEGIN SOLUTION loader-len
+        # HINT: Batches per epoch: the number of full batches with drop_last, else that plus one for
+        # HINT: a short last batch (ceiling division).
+        # TESTS: len_and_batch or drop_last or every_sample
         n = len(self.dataset)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
+        # END SOLUTION
 
     def _order(self) -> npt.NDArray[np.int64]:
+        # BEGIN SOLUTION epoch-order
+        # HINT: The order of the sample indices this epoch, as int64: 0..n-1, or with shuffle a
+        # HINT: fresh permutation drawn from self.generator's rng (or the default generator's, so
+        # HINT: manual_seed reproduces it).
+        # TESTS: shuffle or order or every_sample or test_workers
         n = len(self.dataset)
         if self.shuffle:
             rng = (self.generator or default_generator).rng
             return rng.permutation(n).astype(np.int64)
         return np.arange(n, dtype=np.int64)
+        # END SOLUTION
 
     def _base_seed(self) -> int:
         # A function of the generator's state, read before this epoch's permutation is drawn,
@@ -276,8 +299,13 @@ class DataLoader:
         base_seed = self._base_seed()
         self._epochs += 1
         order = self._order()
+        # BEGIN SOLUTION batch-indices
+        # HINT: Cut the epoch's order into consecutive slices of batch_size indices, len(self) of
+        # HINT: them (so drop_last drops the short one).
+        # TESTS: test_loader or test_workers
         bs = self.batch_size
         batches = [order[b * bs : (b + 1) * bs] for b in range(len(self))]
+        # END SOLUTION
         if self.num_workers == 0:
             return self._in_process(batches)
         return _WorkerIterator(self, batches, base_seed)

@@ -103,10 +103,16 @@ class Normalize:
                     f"Normalize: {name} has {v.size} values but the images have {channels} "
                     f"channels (shape {data.shape})"
                 )
+        # BEGIN SOLUTION normalize
+        # HINT: (x - mean) / std per channel of an (N, C, H, W) batch: reshape mean and std to
+        # HINT: broadcast over the channel axis; compute in the images' float dtype (float32 for
+        # HINT: integer images), multiplying by 1 / std.
+        # TESTS: normalize
         dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float32)
         mean = self.mean.astype(dtype).reshape(1, -1, 1, 1)
         inv_std = (1.0 / self.std).astype(dtype).reshape(1, -1, 1, 1)
         out = (data.astype(dtype, copy=False) - mean) * inv_std
+        # END SOLUTION
         return _like(x, out, single)
 
     def __repr__(self) -> str:
@@ -152,6 +158,13 @@ class RandomCrop:
                 f"RandomCrop: crop size {self.size} is larger than the padded image "
                 f"({height + 2 * ph}, {width + 2 * pw}) of batch shape {data.shape}"
             )
+        # BEGIN SOLUTION random-crop
+        # HINT: Zero-pad (with fill) by padding on each side, then draw one top-left offset per
+        # HINT: image from the generator's rng (first all the tops, then all the lefts) and cut each
+        # HINT: image's crop there. No Python loop over images:
+        # HINT: np.lib.stride_tricks.sliding_window_view gives every h x w window as a view, and one
+        # HINT: fancy index picks each image's window.
+        # TESTS: random_crop
         if ph or pw:
             # np.pad is general and several times slower than filling a buffer and one copy.
             padded = np.full(
@@ -166,6 +179,7 @@ class RandomCrop:
         # The advanced indices on axes 0, 2, 3 are split by a slice, so numpy puts their
         # broadcast dimension (N) first: the result is (N, C, h, w).
         out = windows[np.arange(n), :, top, left]
+        # END SOLUTION
         return _like(x, out, single)
 
     def __repr__(self) -> str:
@@ -190,9 +204,14 @@ class RandomHorizontalFlip:
 
     def __call__(self, x: B) -> B:
         data, single = _images("RandomHorizontalFlip", x)
+        # BEGIN SOLUTION horizontal-flip
+        # HINT: Draw one uniform number per image; where it is below p, use the image mirrored along
+        # HINT: its last (width) axis.
+        # TESTS: flip
         rng = (self.generator or default_generator).rng
         flip: npt.NDArray[np.bool_] = rng.random((data.shape[0],)) < self.p
         out = np.where(flip[:, None, None, None], data[..., ::-1], data)
+        # END SOLUTION
         return _like(x, out, single)
 
     def __repr__(self) -> str:

@@ -42,11 +42,17 @@ class Dropout(Module):
         if self.p == 1.0:
             # Everything dropped: still an op on x, so a gradient (of zeros) reaches it.
             return x * Tensor(np.zeros(x.shape, dtype=x.dtype))
+        # BEGIN SOLUTION dropout-forward
+        # HINT: Inverted dropout: draw a keep mask (each element kept with probability 1 - p) from
+        # HINT: self.generator's rng, or the default generator's, and multiply x by keep / (1 - p)
+        # HINT: as one Tensor in x's dtype, so evaluation mode needs no rescaling.
+        # TESTS: test_dropout
         rng = (self.generator or default_generator).rng
         keep = rng.random(x.shape) >= self.p
         # One multiply by a precomputed 0 or 1/(1-p) mask: the gradient is the same mask.
         mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
         return x * Tensor(mask)
+        # END SOLUTION
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -82,8 +82,13 @@ def _fans(op: str, tensor: Tensor) -> tuple[int, int]:
             f"{op}: fan in and fan out need a tensor of at least 2 dimensions, got shape "
             f"{tensor.shape}"
         )
+    # BEGIN SOLUTION fans
+    # HINT: A weight is shaped (out, in, *kernel): fan_in is in times the kernel's size, fan_out is
+    # HINT: out times it (a Linear weight has no kernel dimensions).
+    # TESTS: fans or xavier or kaiming
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+    # END SOLUTION
 
 
 def uniform_(
@@ -159,9 +164,14 @@ def xavier_uniform_(
         >>> bool(abs(xavier_uniform_(zeros(3, 5))).max() <= (6 / 8) ** 0.5)
         True
     """
+    # BEGIN SOLUTION xavier-uniform
+    # HINT: Glorot: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)); guard the sum against 0.
+    # HINT: Write the samples with _fill, drawing from _rng(generator).
+    # TESTS: xavier
     fan_in, fan_out = _fans("xavier_uniform_", tensor)
     bound = gain * math.sqrt(6.0 / max(fan_in + fan_out, 1))
     return _fill("xavier_uniform_", tensor, _rng(generator).uniform(-bound, bound, tensor.shape))
+    # END SOLUTION
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
@@ -182,11 +192,16 @@ def _kaiming_std(
 ) -> float | None:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    # BEGIN SOLUTION kaiming-std
+    # HINT: He: std = gain / sqrt(fan), the gain from calculate_gain(nonlinearity, a), the fan
+    # HINT: chosen by mode. A weight with no elements has fan 0: return None (nothing to fill).
+    # TESTS: kaiming or zero_element or test_linear
     fan_in, fan_out = _fans(op, tensor)
     fan = fan_in if mode == "fan_in" else fan_out
     if fan == 0:
         return None  # a zero-element weight: nothing to fill, and no scale to compute
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    # END SOLUTION
 
 
 def kaiming_uniform_(
@@ -207,8 +222,12 @@ def kaiming_uniform_(
     std = _kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
+    # BEGIN SOLUTION kaiming-uniform
+    # HINT: A uniform U(-b, b) has standard deviation b / sqrt(3): pick b so that it is std.
+    # TESTS: kaiming_uniform or test_linear
     bound = math.sqrt(3.0) * std
     return _fill("kaiming_uniform_", tensor, _rng(generator).uniform(-bound, bound, tensor.shape))
+    # END SOLUTION
 
 
 def kaiming_normal_(

@@ -82,8 +82,15 @@ class Linear(Module):
                 f"Linear: input dtype {x.dtype} does not match weight dtype {self.weight.dtype}; "
                 f"convert the input (x.to({str(self.weight.dtype)!r})) or the layer (.to(...))"
             )
+        # BEGIN SOLUTION linear-forward
+        # HINT: y = x W^T + b over the last dimension: one matmul with the transposed weight (shape
+        # HINT: (out_features, in_features), as PyTorch), then the bias if there is one. Tensor ops
+        # HINT: only, so autograd sees them. (The constructor draws the weights with init.py's
+        # HINT: kaiming_uniform_: do the init exercises first.)
+        # TESTS: test_linear or linear_and or composes
         out = x @ self.weight.T
         return out if self.bias is None else out + self.bias
+        # END SOLUTION
 
     def extra_repr(self) -> str:
         return (

@@ -392,6 +392,11 @@ class Module:
             >>> [name for name, _ in Sequential(Linear(2, 2)).named_modules()]
             ['', '0']
         """
+        # BEGIN SOLUTION named-modules
+        # HINT: Yield (prefix, self), then recurse into each submodule of self._modules (skip None
+        # HINT: slots) with the dotted name prefix.name. memo holds the ids already yielded, so a
+        # HINT: module reachable twice is listed once unless remove_duplicate is false.
+        # TESTS: test_module or test_containers or test_dict_containers
         if memo is None:
             memo = set()
         if remove_duplicate:
@@ -404,6 +409,7 @@ class Module:
                 continue
             sub = f"{prefix}.{name}" if prefix else name
             yield from module.named_modules(memo, sub, remove_duplicate)
+        # END SOLUTION
 
     def modules(self) -> Iterator[Module]:
         """This module and every module below it (see :meth:`named_modules`)."""
@@ -430,6 +436,12 @@ class Module:
         recurse: bool,
         remove_duplicate: bool,
     ) -> Iterator[tuple[str, Any]]:
+        # BEGIN SOLUTION named-members
+        # HINT: For each module (all of them from named_modules when recurse, else only self), yield
+        # HINT: each (name, value) of table(module) under the dotted name owner.name. Skip None
+        # HINT: slots; a value seen before (tied weights) is skipped unless remove_duplicate is
+        # HINT: false.
+        # TESTS: parameters or buffers or tied or test_dict_containers
         seen: set[int] = set()
         owners = (
             self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
@@ -442,6 +454,7 @@ class Module:
                     continue
                 seen.add(id(value))
                 yield (f"{owner_name}.{name}" if owner_name else name), value
+        # END SOLUTION
 
     def named_parameters(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
@@ -510,9 +523,14 @@ class Module:
         """
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
+        # BEGIN SOLUTION train-mode
+        # HINT: Set training on this module and every module below it. Use object.__setattr__:
+        # HINT: Module's own __setattr__ sorts values into parameters, buffers and modules.
+        # TESTS: train or eval
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
+        # END SOLUTION
 
     def eval(self: M) -> M:
         """Evaluation mode: ``train(False)``. Dropout becomes the identity."""
@@ -535,6 +553,10 @@ class Module:
             >>> layer.weight.grad is None
             True
         """
+        # BEGIN SOLUTION zero-grad
+        # HINT: For every parameter that has a gradient: forget it (None), or, with
+        # HINT: set_to_none=False, replace it by zeros of its shape.
+        # TESTS: zero_grad
         for param in self.parameters():
             if param.grad is None:
                 continue
@@ -542,6 +564,7 @@ class Module:
                 param.grad = None
             else:
                 param.grad = Tensor(np.zeros_like(param.grad.data))
+        # END SOLUTION
 
     def to(self: M, *args: Any, device: Any = None, dtype: npt.DTypeLike | None = None) -> M:
         """Cast every floating parameter and buffer to ``dtype`` in place (the objects stay the
@@ -596,6 +619,12 @@ class Module:
             >>> list(Sequential(Linear(2, 3), Linear(3, 1)).state_dict())
             ['0.weight', '0.bias', '1.weight', '1.bias']
         """
+        # BEGIN SOLUTION state-dict
+        # HINT: Fill one ordered dict: this module's parameters, then its persistent buffers (not
+        # HINT: those in _non_persistent_buffers), each under prefix + name and detached unless
+        # HINT: keep_vars; then recurse into each submodule with prefix + name + '.'. Skip None
+        # HINT: slots.
+        # TESTS: state_dict or round_trip or load
         out: OrderedDict[str, Tensor] = OrderedDict() if destination is None else destination
         for name, param in self._parameters.items():
             if param is not None:
@@ -607,6 +636,7 @@ class Module:
             if module is not None:
                 module.state_dict(out, prefix + name + ".", keep_vars)
         return out
+        # END SOLUTION
 
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True

@@ -9,7 +9,7 @@ logits) the only form: there is no unstable composition for a user to fall into.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,10 @@ from tinytorch.tensor import Tensor, TensorLike, record
 from tinytorch.tensor.graph import is_grad_enabled
 
 __all__ = [
+    "BCEAttrs",
+    "BCEWithLogitsAttrs",
+    "CrossEntropyAttrs",
+    "MSELossAttrs",
     "Reduction",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -29,6 +33,75 @@ __all__ = [
 Array = npt.NDArray[Any]
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+# What each loss records on its node (``node.attrs``): the contract between a loss's forward
+# here and its gradient rule in tinytorch-autograd, which reads these keys and nothing else.
+class MSELossAttrs(TypedDict):
+    """``mse_loss``'s node attributes. Its inputs are ``(input, target)``.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> mse_loss(x, Tensor([0.0, 0.0])).node.attrs
+        {'reduction': 'mean'}
+    """
+
+    reduction: str  # "mean", "sum" or "none"
+
+
+class CrossEntropyAttrs(TypedDict):
+    """``cross_entropy``'s node attributes, in the batched form ``(N, C, d1, ...)`` even for a
+    ``(C,)`` input. Its one input is the logits. ``log_probs`` is saved by the forward so that
+    the rule need not recompute the log-softmax.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
+        >>> attrs = cross_entropy(x, Tensor([1])).node.attrs
+        >>> sorted(attrs) == sorted(CrossEntropyAttrs.__annotations__), attrs["log_probs"].shape
+        (True, (1, 2))
+    """
+
+    target: Array  # (N, d1, ...) int64 class indices, ignored entries replaced by 0
+    keep: Array  # (N, d1, ...) bool: False where the target was ignore_index
+    weight: Array | None  # (C,) class weights in the input's dtype, or None
+    ignore_index: int
+    reduction: str
+    label_smoothing: float
+    log_probs: Array  # (N, C, d1, ...): log-softmax of the logits along the class axis
+    denom: Array  # 0-d, the input's dtype: what reduction="mean" divides the summed loss by
+
+
+class BCEAttrs(TypedDict):
+    """``binary_cross_entropy``'s node attributes. Its one input is the probabilities.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> p = Tensor([0.5], requires_grad=True)
+        >>> sorted(binary_cross_entropy(p, Tensor([1.0])).node.attrs)
+        ['reduction', 'target', 'weight']
+    """
+
+    target: Array  # the input's shape and dtype
+    weight: Array | None  # broadcasts to the input's shape, its dtype; or None
+    reduction: str
+
+
+class BCEWithLogitsAttrs(TypedDict):
+    """``binary_cross_entropy_with_logits``'s node attributes. Its one input is the logits.
+
+    Example:
+        >>> from tinytorch.tensor import Tensor
+        >>> z = Tensor([0.5], requires_grad=True)
+        >>> sorted(binary_cross_entropy_with_logits(z, Tensor([1.0])).node.attrs)
+        ['pos_weight', 'reduction', 'target', 'weight']
+    """
+
+    target: Array  # the input's shape and dtype
+    weight: Array | None  # broadcasts to the input's shape, its dtype; or None
+    pos_weight: Array | None  # broadcasts to the input's shape, its dtype; or None
+    reduction: str
 
 
 def check_reduction(op: str, reduction: str) -> None:
@@ -99,11 +172,16 @@ def _binary_args(
 
 
 def _reduce(loss: Array, reduction: str, dtype: np.dtype[Any]) -> Array:
+    # BEGIN SOLUTION reduce
+    # HINT: 'mean' averages every element, 'sum' adds them, 'none' keeps the per-element loss; a
+    # HINT: reduced loss is a 0-d array of dtype.
+    # TESTS: reduction or mean or sum or none
     if reduction == "mean":
         return np.asarray(loss.mean(), dtype=dtype)
     if reduction == "sum":
         return np.asarray(loss.sum(), dtype=dtype)
     return loss
+    # END SOLUTION
 
 
 # -------------------------------------------------------------------------------------------
@@ -136,9 +214,15 @@ def mse_loss(input: Tensor, target: TensorLike, reduction: Reduction = "mean") -
         if t.requires_grad:
             raise TypeError(f"{op}: input is {x.dtype} but target is {t.dtype}; convert one")
         t = Tensor(t.data.astype(x.dtype))
+    # BEGIN SOLUTION mse-forward
+    # HINT: The squared difference of input and target, reduced by _reduce; record the op with both
+    # HINT: tensors as inputs (the target may take a gradient) and the attrs MSELossAttrs declares.
+    # TESTS: mse
     diff = x.data - t.data
     out = _reduce(diff * diff, reduction, x.dtype)
-    return record(op, out, (x, t), reduction=reduction)
+    attrs: MSELossAttrs = {"reduction": reduction}
+    return record(op, out, (x, t), **attrs)
+    # END SOLUTION
 
 
 # -------------------------------------------------------------------------------------------
@@ -215,6 +299,13 @@ def cross_entropy(
         _no_grad_argument(op, "weight", wt)
         w = wt.data.astype(x.dtype, copy=False)
 
+    # BEGIN SOLUTION cross-entropy-per-sample
+    # HINT: Per sample: take log_softmax_array of the logits along the class axis (axis 1), pick
+    # HINT: each sample's log-probability at its target class (ignored targets pick class 0 and are
+    # HINT: zeroed at the end), and negate. Then add the options: class weights scale each sample by
+    # HINT: w[target]; label smoothing e mixes (1 - e) of that with e / C times the sum of -log p
+    # HINT: over every class (weighted by w when given).
+    # TESTS: cross_entropy or crossentropy or ignored or integer or spatial or unbatched or weighted
     # Log-softmax by log-sum-exp over the class axis (the one kernel of module 02): finite
     # for any finite logits, and the log never sees an underflowed 0.
     log_probs = log_softmax_array(logits, axis=1)
@@ -241,7 +332,14 @@ def cross_entropy(
     if not everything_kept:
         loss = np.where(keep, loss, 0.0)
     loss = loss.astype(x.dtype, copy=False)
+    # END SOLUTION
 
+    # BEGIN SOLUTION cross-entropy-reduce
+    # HINT: The mean divides the summed loss by the number of kept targets, or by their summed class
+    # HINT: weights when weight is given (PyTorch's rule; all ignored gives 0/0 = nan, quietly).
+    # HINT: Record the op with every key CrossEntropyAttrs declares: the gradient rule of module 05
+    # HINT: reads them, log_probs included.
+    # TESTS: cross_entropy or crossentropy or ignored or integer or spatial or unbatched or weighted
     if class_w is None:
         denom = np.asarray(keep.sum(), dtype=x.dtype)
     else:
@@ -254,19 +352,18 @@ def cross_entropy(
         out = np.asarray(loss.sum(), dtype=x.dtype)
     else:
         out = loss.reshape(()) if unbatched else loss
-    return record(
-        op,
-        out,
-        (x,),
-        target=safe,
-        keep=keep,
-        weight=w,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        label_smoothing=float(label_smoothing),
-        log_probs=log_probs,
-        denom=denom,
-    )
+    attrs: CrossEntropyAttrs = {
+        "target": safe,
+        "keep": keep,
+        "weight": w,
+        "ignore_index": ignore_index,
+        "reduction": reduction,
+        "label_smoothing": float(label_smoothing),
+        "log_probs": log_probs,
+        "denom": denom,
+    }
+    return record(op, out, (x,), **attrs)
+    # END SOLUTION
 
 
 # -------------------------------------------------------------------------------------------
@@ -296,6 +393,11 @@ def binary_cross_entropy(
             f"{op}: input must hold probabilities in [0, 1], got values from {p.min()} to "
             f"{p.max()} (for logits use binary_cross_entropy_with_logits)"
         )
+    # BEGIN SOLUTION bce-forward
+    # HINT: -(t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch does (so p = 0 or 1
+    # HINT: stays finite; log1p for log(1 - p)), times the element weight if any, reduced; record
+    # HINT: the attrs BCEAttrs declares.
+    # TESTS: bce and not logits
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), -100.0)
         log_1mp = np.maximum(np.log1p(-p), -100.0)
@@ -303,7 +405,9 @@ def binary_cross_entropy(
     if w is not None:
         loss = loss * w
     out = _reduce(loss.astype(x.dtype, copy=False), reduction, x.dtype)
-    return record(op, out, (x,), target=t, weight=w, reduction=reduction)
+    attrs: BCEAttrs = {"target": t, "weight": w, "reduction": reduction}
+    return record(op, out, (x,), **attrs)
+    # END SOLUTION
 
 
 # -------------------------------------------------------------------------------------------
@@ -330,6 +434,12 @@ def binary_cross_entropy_with_logits(
     op = "binary_cross_entropy_with_logits"
     x, t, w = _binary_args(op, input, target, weight, reduction)
     pw = _elementwise_weight(op, "pos_weight", pos_weight, x)
+    # BEGIN SOLUTION bce-with-logits-forward
+    # HINT: The loss is (1 - t) z + L softplus(-z), L = 1 + (pos_weight - 1) t (1 without
+    # HINT: pos_weight). softplus(-z) = log(1 + exp(-z)) overflows for very negative z: write it as
+    # HINT: log1p(exp(-|z|)) + max(-z, 0). Times the element weight, reduced; record the attrs
+    # HINT: BCEWithLogitsAttrs declares.
+    # TESTS: logits
     z = x.data
     softplus_neg = np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0.0)  # log(1 + exp(-z))
     if pw is None:
@@ -339,4 +449,6 @@ def binary_cross_entropy_with_logits(
     if w is not None:
         loss = loss * w
     out = _reduce(loss.astype(x.dtype, copy=False), reduction, x.dtype)
-    return record(op, out, (x,), target=t, weight=w, pos_weight=pw, reduction=reduction)
+    attrs: BCEWithLogitsAttrs = {"target": t, "weight": w, "pos_weight": pw, "reduction": reduction}
+    return record(op, out, (x,), **attrs)
+    # END SOLUTION

@@ -77,6 +77,14 @@ class Adam(Optimizer):
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: ParamGroup) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
+        # BEGIN SOLUTION adam-update
+        # HINT: On the first step create state: step 0 and zero first and second moments (exp_avg,
+        # HINT: exp_avg_sq; and max_exp_avg_sq for amsgrad). Each step: count it; L2 decay enters
+        # HINT: the gradient, or, for AdamW (self._decoupled), shrinks p by (1 - lr * weight_decay)
+        # HINT: first. Update m with lerp_ and v with square_average_; for amsgrad keep the running
+        # HINT: maximum of v and use it instead. Then p -= lr / (1 - beta1^t) * m / (sqrt(v) /
+        # HINT: sqrt(1 - beta2^t) + eps), in place.
+        # TESTS: adam
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p)
@@ -110,6 +118,7 @@ class Adam(Optimizer):
         np.divide(m, denom, out=tmp)
         tmp *= -step_size
         p += tmp
+        # END SOLUTION
 
 
 class AdamW(Adam):

@@ -130,6 +130,10 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: drop it (default) or fill it with zeros."""
         with graph.record_function(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad"):
+            # BEGIN SOLUTION zero-grad
+            # HINT: For each parameter of each group that has a gradient: drop it (None), or, with
+            # HINT: set_to_none=False, zero its data in place.
+            # TESTS: zero_grad or test_the_usual_loop
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
@@ -138,6 +142,7 @@ class Optimizer:
                         p.grad = None
                     else:
                         p.grad.data[...] = 0
+            # END SOLUTION
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` when given.
@@ -346,11 +351,16 @@ def check_nonnegative(optimizer: str, group: ParamGroup, *keys: str) -> None:
 def weight_decayed(p: Array, g: Array, weight_decay: float, out: Array) -> Array:
     """``g + weight_decay * p`` (the gradient of an L2 penalty added) written into ``out``; ``g``
     itself, unwritten, when ``weight_decay`` is 0."""
+    # BEGIN SOLUTION weight-decay
+    # HINT: L2 weight decay adds weight_decay * p to the gradient. Write the sum into out (never
+    # HINT: into g, the parameter's own gradient), and return g itself when there is no decay.
+    # TESTS: weight_decay or sgd or adam or rms
     if weight_decay == 0:
         return g
     np.multiply(p, weight_decay, out=out)
     out += g
     return out
+    # END SOLUTION
 
 
 def lerp_(start: Array, end: Array, weight: float, tmp: Array) -> None:
@@ -359,6 +369,11 @@ def lerp_(start: Array, end: Array, weight: float, tmp: Array) -> None:
     ``torch.lerp`` switches to ``end - (end - start) * (1 - weight)`` for weights >= 0.5 so the
     result is exact at weight 1; matching it keeps trajectories close to PyTorch's.
     """
+    # BEGIN SOLUTION lerp
+    # HINT: Move start toward end by weight, in place, with tmp as scratch. PyTorch uses start +
+    # HINT: weight (end - start) for weight < 0.5 and end - (1 - weight) (end - start) otherwise
+    # HINT: (exact at weight 1); matching it keeps the trajectories equal to PyTorch's.
+    # TESTS: adam or rms
     np.subtract(end, start, out=tmp)
     if weight < 0.5:
         tmp *= weight
@@ -366,12 +381,18 @@ def lerp_(start: Array, end: Array, weight: float, tmp: Array) -> None:
     else:
         tmp *= 1 - weight
         np.subtract(end, tmp, out=start)
+    # END SOLUTION
 
 
 def square_average_(avg: Array, g: Array, decay: float, tmp: Array) -> None:
     """``avg <- decay * avg + (1 - decay) * g * g`` in place (PyTorch's ``mul_`` then
     ``addcmul_``): Adam's second moment, RMSprop's mean square."""
+    # BEGIN SOLUTION square-average
+    # HINT: An exponential moving average of the squared gradient, in place: avg = decay avg + (1 -
+    # HINT: decay) g^2 (tmp is scratch).
+    # TESTS: adam or rms
     avg *= decay
     np.multiply(g, 1 - decay, out=tmp)
     tmp *= g
     avg += tmp
+    # END SOLUTION

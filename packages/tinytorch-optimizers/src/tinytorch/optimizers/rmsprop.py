@@ -68,6 +68,12 @@ class RMSprop(Optimizer):
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: ParamGroup) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         weight_decay, momentum = group["weight_decay"], group["momentum"]
+        # BEGIN SOLUTION rmsprop-update
+        # HINT: Keep a running mean of g^2 (square_average_ with alpha); centered also keeps a
+        # HINT: running mean of g (lerp_) and uses mean(g^2) - mean(g)^2. Divide g by sqrt of that
+        # HINT: plus eps. With momentum, accumulate that quotient into state['momentum_buffer'] (buf
+        # HINT: = momentum buf + g / denom) and step by it. p -= lr * step, in place.
+        # TESTS: rms
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p)
@@ -106,3 +112,4 @@ class RMSprop(Optimizer):
             np.divide(g, avg, out=avg)
             avg *= -lr
         p += avg
+        # END SOLUTION

@@ -63,6 +63,14 @@ class SGD(Optimizer):
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: ParamGroup) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+        # BEGIN SOLUTION sgd-update
+        # HINT: Update the array p in place (p is the parameter's data). d is the gradient plus
+        # HINT: weight decay (weight_decayed). With momentum, the buffer kept in
+        # HINT: state['momentum_buffer'] starts as a copy of d and then becomes momentum * buf + (1
+        # HINT: - dampening) * d; the step uses the buffer, or d + momentum * buf with nesterov.
+        # HINT: Then p -= lr * d. self._buffers(p, n) gives scratch arrays of p's shape, reused
+        # HINT: across steps, so that a step allocates nothing.
+        # TESTS: sgd
         tmp, d = self._buffers(p, 2)
         d = weight_decayed(p, g, weight_decay, out=d)  # g itself is only ever read
         if momentum != 0:
@@ -88,3 +96,4 @@ class SGD(Optimizer):
         else:
             np.multiply(d, -lr, out=tmp)
         p += tmp
+        # END SOLUTION

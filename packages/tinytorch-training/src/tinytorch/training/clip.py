@@ -49,24 +49,35 @@ def clip_grad_norm_(
     if not grads:
         return Tensor(np.array(0.0, dtype=np.float32))
     dtype = np.result_type(*grads)
+    if norm_type != math.inf and not norm_type > 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be > 0 or inf, got {norm_type}")
+    # BEGIN SOLUTION total-norm
+    # HINT: The norm of every gradient taken together as one vector: the largest magnitude for inf;
+    # HINT: for 2, the square root of the summed squares (np.dot of a raveled gradient with itself
+    # HINT: avoids a squared copy); for another p, (sum |g|^p)^(1/p).
+    # TESTS: clip_grad_norm or grad_clip
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
     elif norm_type == 2.0:
         # sum of squares via a dot product: no |g|**p temporary the size of the model
         total = math.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
-    elif norm_type > 0:
-        total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     else:
-        raise ValueError(f"clip_grad_norm_: norm_type must be > 0 or inf, got {norm_type}")
+        total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+    # END SOLUTION
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
             "pass error_if_nonfinite=False to clip anyway"
         )
+    # BEGIN SOLUTION clip-scale
+    # HINT: Scale every gradient in place by min(1, max_norm / (total + 1e-6)), as PyTorch does; a
+    # HINT: non-finite total scales too (to nan or 0).
+    # TESTS: clip_grad_norm or grad_clip
     coef = min(max_norm / (total + 1e-6), 1.0)
     if coef < 1.0 or not math.isfinite(total):
         for g in grads:
             g *= coef
+    # END SOLUTION
     return Tensor(np.array(total, dtype=dtype))
 
 
@@ -84,5 +95,9 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = float(clip_value)
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+    # BEGIN SOLUTION clip-value
+    # HINT: Clamp each gradient into [-clip_value, clip_value], in place.
+    # TESTS: clip_grad_value
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
+    # END SOLUTION

@@ -79,11 +79,16 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one step (or jump to ``epoch``) and set every group's learning rate."""
+        # BEGIN SOLUTION scheduler-step
+        # HINT: Advance last_epoch by one (or jump to epoch), compute each group's rate with get_lr,
+        # HINT: write it into the group's 'lr', and remember the list for get_last_lr.
+        # TESTS: by_hand and not clip or schedules_match or every_group or jumping or resum
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
         rates = self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, rates, strict=True):
             group["lr"] = lr
         self._last_lr = rates
+        # END SOLUTION
 
     def state_dict(self) -> dict[str, Any]:
         """Everything but the optimizer, as plain numbers and lists (JSON-serialisable)."""
@@ -149,7 +154,12 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        # BEGIN SOLUTION step-lr
+        # HINT: Multiply by gamma once every step_size steps (integer division counts how many
+        # HINT: times).
+        # TESTS: step_lr or schedules_match or state_dict_resumes
         return base_lr * self.gamma ** (epoch // self.step_size)
+        # END SOLUTION
 
 
 class ExponentialLR(LRScheduler):
@@ -170,7 +180,11 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        # BEGIN SOLUTION exponential-lr
+        # HINT: Multiply by gamma at every step.
+        # TESTS: exponential or schedules_match or state_dict_resumes
         return base_lr * self.gamma**epoch
+        # END SOLUTION
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -198,8 +212,13 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        # BEGIN SOLUTION cosine-lr
+        # HINT: Half a cosine from 1 down to 0 over T_max steps scales the distance between base_lr
+        # HINT: and eta_min.
+        # TESTS: cosine or schedules_match or state_dict_resumes
         cosine = (1.0 + math.cos(math.pi * epoch / self.T_max)) / 2.0
         return self.eta_min + (base_lr - self.eta_min) * cosine
+        # END SOLUTION
 
 
 class LinearLR(LRScheduler):
@@ -243,8 +262,13 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        # BEGIN SOLUTION linear-lr
+        # HINT: The factor moves linearly from start_factor to end_factor over total_iters steps,
+        # HINT: then stays at end_factor.
+        # TESTS: linear or warmup or schedules_match or state_dict_resumes
         progress = min(max(epoch, 0), self.total_iters) / self.total_iters
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+        # END SOLUTION
 
 
 class SequentialLR(LRScheduler):

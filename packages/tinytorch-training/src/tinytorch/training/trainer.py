@@ -210,13 +210,26 @@ class Trainer:
         self.progress.start(self.epoch, epochs, length)
         step_in_epoch = 0
         for step_in_epoch, (inputs, targets) in enumerate(_pairs(batches), start=1):
+            # BEGIN SOLUTION train-forward
+            # HINT: The forward half of a training step: run the model on the inputs, score its
+            # HINT: outputs with the loss function, and read the loss as a Python float (for the
+            # HINT: running mean and the finiteness check below).
+            # TESTS: test_trainer and not evaluate_is
             loss = self.loss_fn(self.model(inputs), targets)
             value = float(loss.item())
+            # END SOLUTION
             if not math.isfinite(value):
                 raise FloatingPointError(
                     f"Trainer: the loss is {value} at epoch {self.epoch}, batch {step_in_epoch} "
                     "(try a smaller learning rate or grad_clip)"
                 )
+            # BEGIN SOLUTION train-backward-and-accumulate
+            # HINT: Backpropagate the loss, add value * batch size to total and the batch size to
+            # HINT: count (the epoch's loss is the sample-weighted mean), and count the micro-batch.
+            # HINT: Once accumulation_steps micro-batches have backpropagated (their gradients
+            # HINT: summed in .grad), take one optimizer step with self._step(their count, their
+            # HINT: mean loss) and start counting again.
+            # TESTS: test_trainer and not evaluate_is
             loss.backward()
             n = _batch_size(targets)
             total += value * n
@@ -226,6 +239,7 @@ class Trainer:
             if pending == self.accumulation_steps:
                 self._step(pending, pending_loss / pending)
                 pending, pending_loss = 0, 0.0
+            # END SOLUTION
             self.progress.update(step_in_epoch, total / count)
         if pending:
             self._step(pending, pending_loss / pending)
@@ -236,6 +250,13 @@ class Trainer:
         return mean
 
     def _step(self, micro_batches: int, loss: float) -> None:
+        # BEGIN SOLUTION optimizer-step
+        # HINT: One update from the summed gradients of micro_batches micro-batches: divide them by
+        # HINT: that count (so accumulation equals one big batch), clip their joint norm to
+        # HINT: grad_clip if set, note the rate used (group 0's lr), step the optimizer and clear
+        # HINT: the gradients. Then count the step, record the loss in history.steps, and step a
+        # HINT: per-step scheduler (scheduler_interval == 'step').
+        # TESTS: test_trainer and not evaluate_is
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
         if micro_batches > 1:
             scale = 1.0 / micro_batches
@@ -251,6 +272,7 @@ class Trainer:
         self.history.steps.append(loss)
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
+        # END SOLUTION
         logs = {"step": self.global_step, "epoch": self.epoch, "loss": loss, "lr": lr}
         for cb in self.callbacks:
             cb.on_step_end(self, logs)
@@ -281,6 +303,11 @@ class Trainer:
         count = 0
         try:
             with no_grad():
+                # BEGIN SOLUTION evaluate-batches
+                # HINT: For each batch: the model's outputs, the loss and every metric, each
+                # HINT: weighted by the batch's number of samples (_batch_size), summed into sums;
+                # HINT: count the samples. This runs under no_grad, in eval mode.
+                # TESTS: evaluate or metrics or early_stopping or fit_learns
                 for inputs, targets in _pairs(batches):
                     outputs = self.model(inputs)
                     n = _batch_size(targets)
@@ -288,6 +315,7 @@ class Trainer:
                     for name, fn in chosen.items():
                         sums[name] += float(fn(outputs, targets)) * n
                     count += n
+                # END SOLUTION
         finally:
             self.model.train(was_training)
         if count == 0:

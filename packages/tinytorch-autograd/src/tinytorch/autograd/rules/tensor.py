@@ -54,11 +54,17 @@ def cast(grad: Array, node: Node) -> Grads:
 # ---- elementwise arithmetic (broadcasting) ------------------------------------------------------
 @register_gradient("add")
 def add(grad: Array, node: Node) -> Grads:
+    # BEGIN SOLUTION add-grad
+    # HINT: d(a + b)/da = d(a + b)/db = 1, so each input receives grad itself, summed back over the
+    # HINT: dimensions broadcasting added (graph.unbroadcast does that). Return None for an input
+    # HINT: that does not require grad.
+    # TESTS: add or broadcast or test_arithmetic
     a, b = node.inputs
     return (
         unbroadcast(grad, a.shape) if a.requires_grad else None,
         unbroadcast(grad, b.shape) if b.requires_grad else None,
     )
+    # END SOLUTION
 
 
 @register_gradient("sub")
@@ -72,22 +78,32 @@ def sub(grad: Array, node: Node) -> Grads:
 
 @register_gradient("mul")
 def mul(grad: Array, node: Node) -> Grads:
+    # BEGIN SOLUTION mul-grad
+    # HINT: Each factor's gradient is grad times the other factor, unbroadcast to its own shape;
+    # HINT: None for an input that does not require grad.
+    # TESTS: mul or test_arithmetic or rules_return_none
     a, b = node.inputs
     return (
         unbroadcast(grad * b.data, a.shape) if a.requires_grad else None,
         unbroadcast(grad * a.data, b.shape) if b.requires_grad else None,
     )
+    # END SOLUTION
 
 
 @register_gradient("div")
 def div(grad: Array, node: Node) -> Grads:
     # out = a / b: d/da = 1 / b and d/db = -a / b**2 = -(1 / b) * out, so one division serves both.
+    # BEGIN SOLUTION div-grad
+    # HINT: For out = a / b: d/da = 1 / b and d/db = -a / b^2, which is -(1 / b) * out: one
+    # HINT: division, grad / b, serves both. Unbroadcast each to its input's shape.
+    # TESTS: div or test_arithmetic or rules_return_none
     a, b = node.inputs
     over_b = grad / b.data
     return (
         unbroadcast(over_b, a.shape) if a.requires_grad else None,
         unbroadcast(-(over_b * node.out), b.shape) if b.requires_grad else None,
     )
+    # END SOLUTION
 
 
 @register_gradient("pow")
@@ -130,15 +146,24 @@ def neg(grad: Array, node: Node) -> Grads:
 # ---- elementwise functions --------------------------------------------------------------------
 @register_gradient("exp")
 def exp(grad: Array, node: Node) -> Grads:
+    # BEGIN SOLUTION exp-grad
+    # HINT: exp is its own derivative, and its value is the op's output.
+    # TESTS: exp
     return (grad * node.out,)
+    # END SOLUTION
 
 
 @register_gradient("log")
 def log(grad: Array, node: Node) -> Grads:
+    # BEGIN SOLUTION log-grad
+    # HINT: d log(x)/dx = 1 / x. At x = 0 that is inf, as PyTorch gives: silence NumPy's division
+    # HINT: warning with np.errstate.
+    # TESTS: log and not softmax and not test_versions
     (x,) = node.inputs
     # 1 / 0 = inf at x = 0, as the forward's -inf; no warning, as in the forward.
     with np.errstate(divide="ignore", invalid="ignore"):
         return (grad / x.data,)
+    # END SOLUTION
 
 
 @register_gradient("sqrt")
@@ -171,18 +196,28 @@ def clip(grad: Array, node: Node) -> Grads:
 # ---- reductions -------------------------------------------------------------------------------
 @register_gradient("sum")
 def sum(grad: Array, node: Node) -> Grads:
+    # BEGIN SOLUTION sum-grad
+    # HINT: Every element summed gets the output's gradient: put the reduced axes back as size-1
+    # HINT: dimensions (_expand_reduced does it from node.attrs) and broadcast to x's shape, a view.
+    # TESTS: sum
     (x,) = node.inputs
     return (np.broadcast_to(_expand_reduced(grad, node), x.shape),)
+    # END SOLUTION
 
 
 @register_gradient("mean")
 def mean(grad: Array, node: Node) -> Grads:
+    # BEGIN SOLUTION mean-grad
+    # HINT: Like sum, divided by how many elements each output averaged (_reduced_count). An empty
+    # HINT: axis averages nothing: do not divide by 0.
+    # TESTS: mean
     (x,) = node.inputs
     count = _reduced_count(x.shape, node.attrs["axis"])
     # Scale the small reduced gradient, then broadcast it as a view. An empty reduction has no
     # element to receive a gradient, so the scale does not matter there.
     scaled = _expand_reduced(grad, node) * (1.0 / count if count else 0.0)
     return (np.broadcast_to(scaled, x.shape),)
+    # END SOLUTION
 
 
 @register_gradient("var")
@@ -262,6 +297,13 @@ def getitem(grad: Array, node: Node) -> Grads:
 # ---- matmul -----------------------------------------------------------------------------------
 @register_gradient("matmul")
 def matmul(grad: Array, node: Node) -> Grads:
+    # BEGIN SOLUTION matmul-grad
+    # HINT: For out = A @ B: dA = grad @ B^T and dB = A^T @ grad, with ^T swapping the last two
+    # HINT: axes. A 1-D operand is a matrix whose size-1 dimension the forward dropped: add it back
+    # HINT: (to the operand and to grad) first, so that one formula covers every case, then reshape
+    # HINT: each gradient to its input's shape. Batch dimensions that broadcast are summed back with
+    # HINT: unbroadcast. Skip an input that does not require grad.
+    # TESTS: matmul or linear
     a, b = node.inputs
     a_data, b_data = a.data, b.data
     # A 1-D operand is a matrix with a size-1 dimension that the forward dropped; restore it so
@@ -292,13 +334,15 @@ def matmul(grad: Array, node: Node) -> Grads:
         else:
             grad_b = unbroadcast(a_data.swapaxes(-1, -2) @ grad, b_data.shape).reshape(b.shape)
     return grad_a, grad_b
+    # END SOLUTION
 
 
 # ---- ops over several tensors -----------------------------------------------------------------
 @register_gradient("cat")
 def cat(grad: Array, node: Node) -> Grads:
-    axis, sizes = node.attrs["axis"], node.attrs["sizes"]
-    bounds = np.cumsum(sizes)[:-1]
+    # Each input's extent along axis, from the inputs themselves: the rule needs nothing else.
+    axis = node.attrs["axis"]
+    bounds = np.cumsum([x.shape[axis] for x in node.inputs])[:-1]
     return tuple(np.split(grad, bounds, axis=axis))
 
 
