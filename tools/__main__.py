@@ -112,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="pass --quick to each script")
     p.add_argument("--threads", type=int, metavar="N", help="pass --threads N to each script")
     sub.add_parser("dev-install", help="every package editable (--no-deps) plus numpy")
+    from tools.student.cli import add_parser as add_student
+
+    add_student(sub)
     return parser
 
 
@@ -128,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: only `test` takes arguments after --, not {args.command!r}", file=sys.stderr)
         return 2
     try:
+        if args.command == "student":
+            from tools.student.cli import run as run_student
+
+            return run_student(root, args)
         if args.command in ("check", "sync"):
             from tools import check, readme
 

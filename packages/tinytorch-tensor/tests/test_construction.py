@@ -237,8 +237,13 @@ def test_zero_grad():
         (Tensor([0.123456]), "tensor([0.1235])"),
         (Tensor([[1.0, 2.0], [3.0, 4.0]]), "tensor([[1., 2.],\n        [3., 4.]])"),
         (Tensor([1.0], requires_grad=True), "tensor([1.], requires_grad=True)"),
-        (Tensor([1.0], requires_grad=True) * 2, "tensor([2.], grad_fn=<mul>)"),
     ],
 )
 def test_repr(t, text):
     assert repr(t) == text
+
+
+def test_repr_names_the_op_that_made_it():
+    # Built inside the test, not in the parameter list: collecting the tests runs no op, so a
+    # student's package whose mul is still a stub collects, and only this test fails.
+    assert repr(Tensor([1.0], requires_grad=True) * 2) == "tensor([2.], grad_fn=<mul>)"

@@ -468,29 +468,53 @@ class Tensor:
         return Tensor(other)
 
     def __add__(self, other: TensorLike) -> Tensor:
+        # BEGIN SOLUTION add-forward
+        # HINT: turn `other` into a Tensor (self._other applies PyTorch's dtype rule for Python
+        # HINT: numbers), apply NumPy's add ufunc with broadcasting through _broadcast (its shape
+        # HINT: error names the op) and record the result as op "add" with inputs (self, other).
+        # TESTS: binary_ops or incompatible_shapes or [add-add] or result_dtype
         o = self._other(other)
         return record("add", _broadcast("add", np.add, self, o), (self, o))
+        # END SOLUTION
 
     def __radd__(self, other: TensorLike) -> Tensor:
         return self._other(other).__add__(self)
 
     def __sub__(self, other: TensorLike) -> Tensor:
+        # BEGIN SOLUTION sub-forward
+        # HINT: turn `other` into a Tensor (self._other applies PyTorch's dtype rule for Python
+        # HINT: numbers), apply NumPy's sub ufunc with broadcasting through _broadcast (its shape
+        # HINT: error names the op) and record the result as op "sub" with inputs (self, other).
+        # TESTS: binary_ops or incompatible_shapes or [sub-sub]
         o = self._other(other)
         return record("sub", _broadcast("sub", np.subtract, self, o), (self, o))
+        # END SOLUTION
 
     def __rsub__(self, other: TensorLike) -> Tensor:
         return self._other(other).__sub__(self)
 
     def __mul__(self, other: TensorLike) -> Tensor:
+        # BEGIN SOLUTION mul-forward
+        # HINT: turn `other` into a Tensor (self._other applies PyTorch's dtype rule for Python
+        # HINT: numbers), apply NumPy's mul ufunc with broadcasting through _broadcast (its shape
+        # HINT: error names the op) and record the result as op "mul" with inputs (self, other).
+        # TESTS: binary_ops or incompatible_shapes or [mul-mul] or result_dtype or repr_names_the_op
         o = self._other(other)
         return record("mul", _broadcast("mul", np.multiply, self, o), (self, o))
+        # END SOLUTION
 
     def __rmul__(self, other: TensorLike) -> Tensor:
         return self._other(other).__mul__(self)
 
     def __truediv__(self, other: TensorLike) -> Tensor:
+        # BEGIN SOLUTION div-forward
+        # HINT: turn `other` into a Tensor (self._other applies PyTorch's dtype rule for Python
+        # HINT: numbers), apply NumPy's div ufunc with broadcasting through _broadcast (its shape
+        # HINT: error names the op) and record the result as op "div" with inputs (self, other).
+        # TESTS: binary_ops or incompatible_shapes or [div-truediv] or result_dtype
         o = self._other(other)
         return record("div", _broadcast("div", np.true_divide, self, o), (self, o))
+        # END SOLUTION
 
     def __rtruediv__(self, other: TensorLike) -> Tensor:
         return self._other(other).__truediv__(self)
@@ -498,6 +522,12 @@ class Tensor:
     def __pow__(self, exponent: TensorLike) -> Tensor:
         # 0 ** -1 is inf, (-8) ** 0.5 nan and 10 ** 400 inf, silently, as in PyTorch (and as
         # exp and log here): no NumPy warning.
+        # BEGIN SOLUTION pow-forward
+        # HINT: two ops: a Python number exponent (not a bool) is op "pow" with one input and the
+        # HINT: attribute exponent; any other exponent becomes a tensor, op "pow_tensor" with two
+        # HINT: inputs. Integer inputs with a fractional exponent give float32, and 0 ** -1 is inf
+        # HINT: with no warning.
+        # TESTS: pow_forms or [pow-pow] or result_dtype
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
                 out = self.data**exponent
@@ -508,6 +538,7 @@ class Tensor:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             out = _broadcast("pow", np.power, self, o)
         return record("pow_tensor", out, (self, o))
+        # END SOLUTION
 
     def __rpow__(self, base: TensorLike) -> Tensor:
         return self._other(base).__pow__(self)
@@ -757,9 +788,15 @@ class Tensor:
             dim, keepdim = _aliases("sum", dim, keepdim, axis, keepdims)
         ax = _axes("sum", dim, self.ndim)
         keep = keepdim
+        # BEGIN SOLUTION sum-forward
+        # HINT: sum self.data over the axes `ax` (None: every element), keeping them as size 1 when
+        # HINT: `keep`; record op "sum" with the attributes axis and keepdims (its gradient needs
+        # HINT: them).
+        # TESTS: reductions_match_numpy[sum or sum_of_a_bool or numpy_spelling[sum
         return record(
             "sum", np.sum(self.data, axis=ax, keepdims=keep), (self,), axis=ax, keepdims=keep
         )
+        # END SOLUTION
 
     def mean(
         self,
@@ -781,9 +818,14 @@ class Tensor:
         keep = keepdim
         if self.data.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating tensor, got {self.dtype}")
+        # BEGIN SOLUTION mean-forward
+        # HINT: the mean over the axes `ax`, recorded as op "mean" with the attributes axis and
+        # HINT: keepdims.
+        # TESTS: reductions_match_numpy[mean or numpy_spelling[mean or negative_axes
         return record(
             "mean", np.mean(self.data, axis=ax, keepdims=keep), (self,), axis=ax, keepdims=keep
         )
+        # END SOLUTION
 
     def var(
         self,
@@ -813,8 +855,13 @@ class Tensor:
             dim, keepdim = _aliases("var", dim, keepdim, axis, keepdims)
         ax = _axes("var", dim, self.ndim)
         keep = keepdim
+        # BEGIN SOLUTION var-forward
+        # HINT: the variance over `ax`, the count in its denominator less `correction` (Bessel's
+        # HINT: correction); record op "var" with the attributes axis, keepdims and correction.
+        # TESTS: var_ or numpy_spelling[var
         out = np.var(self.data, axis=ax, keepdims=keep, ddof=correction)
         return record("var", out, (self,), axis=ax, keepdims=keep, correction=correction)
+        # END SOLUTION
 
     @overload
     def max(
@@ -924,6 +971,12 @@ class Tensor:
     ) -> Tensor | ValuesIndices:
         if axis is not None or keepdims is not None:
             dim, keepdim = _aliases(op, dim, keepdim, axis, keepdims)
+        # BEGIN SOLUTION max-min-forward
+        # HINT: without a dim: the extremum of every element as a 0-d tensor (op `op`, axis None).
+        # HINT: With one int dim: ValuesIndices(values, indices), the values recorded with
+        # HINT: axis=(dim,) and keepdims, the int64 indices from `arg`, not recorded. A 0-d tensor
+        # HINT: accepts dim 0; an empty reduction is a ValueError (_check_nonempty).
+        # TESTS: max_min or issue_unpacking or empty_dimension[max or empty_dimension[min
         d, keep = dim, keepdim
         if d is None:
             if keep:
@@ -943,6 +996,7 @@ class Tensor:
         )
         indices = np.asarray(arg(self.data, axis=ax, keepdims=keep), dtype=np.int64)
         return ValuesIndices(values, Tensor._wrap(indices))
+        # END SOLUTION
 
     def amax(
         self,
@@ -1090,18 +1144,28 @@ class Tensor:
             >>> Tensor(np.zeros((2, 3, 4))).flatten(1).shape
             (2, 12)
         """
+        # BEGIN SOLUTION flatten-forward
+        # HINT: a reshape in which dims start_dim..end_dim become one; a 0-d tensor becomes shape
+        # HINT: (1,).
+        # TESTS: flatten
         if self.ndim == 0:
             return self.reshape(1)
         start, end = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
         shape = self.shape
         return self.reshape(*shape[:start], -1, *shape[end + 1 :])
+        # END SOLUTION
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two dimensions (by default the last two, as for a batch of matrices)."""
+        # BEGIN SOLUTION transpose-forward
+        # HINT: swap two dimensions: the order of all dims with dim0 and dim1 exchanged (negative
+        # HINT: dims count from the end: _dim normalises them), handed to permute.
+        # TESTS: transpose
         axes = list(range(self.ndim))
         d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
         axes[d0], axes[d1] = axes[d1], axes[d0]
         return self.permute(*axes)
+        # END SOLUTION
 
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
         """The dimensions reordered: dimension ``i`` of the result is ``dims[i]`` of this one.
@@ -1128,6 +1192,11 @@ class Tensor:
             >>> x.squeeze().shape, x.squeeze(0).shape, x.squeeze(1).shape
             ((3,), (3, 1), (1, 3, 1))
         """
+        # BEGIN SOLUTION squeeze-forward
+        # HINT: drop every size-1 dim, or only `dim` when one is given (_pick_dim reads dim or
+        # HINT: axis); a dim whose size is not 1 leaves the tensor as it is, as in PyTorch. The
+        # HINT: result is a reshape.
+        # TESTS: squeeze and not unsqueeze_take
         axis = _pick_dim("squeeze", dim, axis)
         if axis is None:
             target = tuple(n for n in self.shape if n != 1)
@@ -1137,6 +1206,7 @@ class Tensor:
                 return self  # PyTorch: squeezing a non-1 dimension is a no-op
             target = self.shape[:ax] + self.shape[ax + 1 :]
         return self.reshape(target)
+        # END SOLUTION
 
     def unsqueeze(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         """Insert a size-1 dimension at ``dim``.
@@ -1165,12 +1235,18 @@ class Tensor:
         return record("expand", out, (self,))
 
     def __getitem__(self, index: Any) -> Tensor:
+        # BEGIN SOLUTION getitem-forward
+        # HINT: index self.data with what _index_arg makes of `index` (tensors become arrays),
+        # HINT: re-raise an IndexError as "getitem: ..." naming this tensor's shape, and record op
+        # HINT: "getitem" with the attribute index.
+        # TESTS: indexing or getitem or tensor_indices or index_out_of_range or basic_slices
         idx = _index_arg(index)
         try:
             out = self.data[idx]
         except IndexError as err:
             raise IndexError(f"getitem: {err} (tensor of shape {self.shape})") from None
         return record("getitem", out, (self,), index=idx)
+        # END SOLUTION
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
         self._check_writeable("setitem")
@@ -1674,6 +1750,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         )
     inner = (a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0])
     try:
+        # BEGIN SOLUTION matmul-forward
+        # HINT: set `out` to the matrix product of a.data and b.data with NumPy's rules (1-D
+        # HINT: operands, broadcast batch dimensions). A stack of matrices times one matrix is
+        # HINT: fastest as a single product of the stack folded into rows. A shape mismatch raises
+        # HINT: ValueError here.
+        # TESTS: matmul
         if b.ndim == 2 and a.ndim > 2:
             # A stack of rows times one matrix (a Linear layer over a sequence): one BLAS call on
             # the folded (batch * rows, k) matrix, not one per batch element (2-10x faster).
@@ -1681,6 +1763,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             out = np.matmul(rows, b.data).reshape(*a.shape[:-1], b.shape[-1])
         else:
             out = np.matmul(a.data, b.data)
+        # END SOLUTION
     except ValueError:
         if inner[0] != inner[1]:
             reason = f"are not aligned (inner dimensions {inner[0]} and {inner[1]})"

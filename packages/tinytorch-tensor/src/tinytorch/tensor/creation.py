@@ -206,12 +206,17 @@ def arange(
         (tensor([0, 1, 2, 3]), tensor([0.  , 0.25, 0.5 , 0.75]))
     """
     _check_device("arange", device)
+    # BEGIN SOLUTION arange-forward
+    # HINT: values start, start + step, ... below end, and one argument alone is the end. Without a
+    # HINT: dtype the result is int64 when start, end and step are all ints, else float32.
+    # TESTS: arange
     if end is None:
         start, end = 0, start
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, end, step))
         dtype = int64 if is_int else float32
     return Tensor(np.arange(start, end, step, dtype=dtype))
+    # END SOLUTION
 
 
 def randn(
