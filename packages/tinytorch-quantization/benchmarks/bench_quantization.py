@@ -39,6 +39,7 @@ from tinytorch.quantization import (
     prepare,
     prepare_qat,
     quantize_dynamic,
+    quantize_weight_only,
 )
 from tinytorch.quantization.qconfig import QConfig, default_qconfig
 from tinytorch.training import Trainer, save
@@ -135,6 +136,7 @@ def classifiers(quick: bool) -> None:
             "static int8 (per-channel)": static_int8(trained, default_qconfig),
             "static int8 (per-tensor)": static_int8(trained, per_tensor_weight_qconfig),
             "QAT int8 (per-channel)": qat_int8(trained, quick),
+            "weight-only int8 (per-channel)": quantize_weight_only(trained.model),
         }
         if name == "mlp":
             models["dynamic int8 (per-channel)"] = quantize_dynamic(trained.model)
