@@ -202,12 +202,17 @@ def quality_floor(
     >>> quality_floor("open", EVENTS["extreme-push"], "lenet", reference=0.98)
     ('accuracy', '>=', 0.882)
     """
+    # BEGIN SOLUTION quality-floor
+    # HINT: the closed division keeps 99% of the reference's accuracy (GPT: its loss + 0.05 nats);
+    # HINT: the open one the event's own (ratio, margin); round the bound to 12 digits.
+    # TESTS: floor or contest or invalid
     ratio, margin = (
         (CLOSED_ACCURACY_RATIO, CLOSED_LOSS_MARGIN) if division == "closed" else event.open_floor
     )
     if kind == "lenet":
         return "accuracy", ">=", round(ratio * reference, 12)
     return "val_loss", "<=", round(reference + margin, 12)
+    # END SOLUTION
 
 
 def ratios(
@@ -223,6 +228,11 @@ def ratios(
     >>> r["speed"], r["size"], r["quality"]
     (2.0, 4.0, 1.0)
     """
+    # BEGIN SOLUTION ratios
+    # HINT: every ratio is > 1 when the optimized system is better: latency and bytes divide
+    # HINT: the baseline by the optimized, throughput and accuracy the other way round; a loss
+    # HINT: gives exp(baseline - optimized).
+    # TESTS: score or ranks or verifies
     if kind == "lenet":
         speed = baseline["p90_latency_s"] / optimized["p90_latency_s"]
         quality = optimized["accuracy"] / baseline["accuracy"]
@@ -231,6 +241,7 @@ def ratios(
         quality = math.exp(baseline["val_loss"] - optimized["val_loss"])
     size = baseline["held_bytes"] / optimized["held_bytes"]
     return {"speed": speed, "size": size, "quality": quality}
+    # END SOLUTION
 
 
 def all_around_score(r: Mapping[str, float]) -> float:
@@ -240,7 +251,11 @@ def all_around_score(r: Mapping[str, float]) -> float:
     >>> all_around_score({"speed": 2.0, "size": 4.0, "quality": 1.0})
     2.0
     """
+    # BEGIN SOLUTION all-around-score
+    # HINT: the geometric mean of the three ratios: each axis counts alike.
+    # TESTS: score or ranks or verifies
     return float((r["speed"] * r["size"] * r["quality"]) ** (1 / 3))
+    # END SOLUTION
 
 
 def extreme_score(r: Mapping[str, float]) -> float:

@@ -86,12 +86,17 @@ def array_sha256(*arrays: Array) -> str:
     >>> len(array_sha256(a)), array_sha256(a) == array_sha256(a.astype(np.int32))
     (64, False)
     """
+    # BEGIN SOLUTION array-hash
+    # HINT: hash each array's dtype and shape as well as its bytes (the same bytes as another
+    # HINT: dtype must not hash alike), contiguous, in order.
+    # TESTS: other_data or verifies
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.tobytes())
     return h.hexdigest()
+    # END SOLUTION
 
 
 def _latency(result: Any) -> dict[str, Any]:

@@ -102,6 +102,11 @@ def _load_system(doc: Mapping[str, Any], role: str, folder: Path) -> System:
 def _compare(
     role: str, kind: str, submitted: Mapping[str, Any], again: Mapping[str, Any], tol: float
 ) -> list[Problem]:
+    # BEGIN SOLUTION reproduce
+    # HINT: quality, held bytes (and the GPT's tokens' hash) must come back exactly; a latency may
+    # HINT: be at most (1 + tol) x the submitted one, a throughput at least submitted / (1 + tol);
+    # HINT: name each field that does not reproduce, with both values.
+    # TESTS: verif or edited or changed or reproduces or tolerance
     problems: list[Problem] = []
     quality, speed = METRICS[kind]["quality"].name, METRICS[kind]["speed"].name
     exact = [quality, "held_bytes"] + (["tokens_sha256"] if kind == "gpt" else [])
@@ -132,6 +137,7 @@ def _compare(
             )
         )
     return problems
+    # END SOLUTION
 
 
 def verify(
