@@ -14,9 +14,10 @@ import pytest
 from tinytorch.benchmarking import TestSettings
 from tinytorch.capstone import Reference, Submission, submit, train_reference
 
-# Latency is noisy on a shared machine; tests whose point is not latency allow a reproduction
-# up to 20x slower, and the latency tests edit a figure by 1000x.
-LOOSE = 19.0
+# Latency is noisy on a shared machine (with more processes than cores, OpenBLAS's spinning
+# threads made one re-measured generation 25-45x slower); tests whose point is not latency
+# allow a reproduction up to 100x slower, and the latency tests edit a figure by 1000x.
+LOOSE = 99.0
 
 TINY_LENET = TestSettings("SingleStream", min_query_count=40, min_duration=0.02, warmup=5).to_dict()
 # val_windows: the validation loss over the first 64 windows of the held-out text only.

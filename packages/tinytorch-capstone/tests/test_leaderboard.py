@@ -11,7 +11,7 @@ import pytest
 from tinytorch.capstone import leaderboard
 from tinytorch.capstone.__main__ import main
 
-LOOSE = 19.0  # see conftest
+LOOSE = 99.0  # see conftest
 
 
 def test_ranks_accepted_and_lists_refused(make, copy_submission, edit, tmp_path: Path) -> None:

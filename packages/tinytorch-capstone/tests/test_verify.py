@@ -12,7 +12,7 @@ from tinytorch.capstone import verify
 from tinytorch.capstone.__main__ import main
 from tinytorch.training import load, save
 
-LOOSE = 19.0  # see conftest: latency is not the point of these tests
+LOOSE = 99.0  # see conftest: latency is not the point of these tests
 
 
 def fields(report: object) -> set[str]:
@@ -64,7 +64,7 @@ def test_an_edited_latency_is_refused(quantized, copy_submission, edit, tmp_path
     report = verify(copy, LOOSE)
     assert "metrics.optimized.p90_latency_s" in fields(report)
     assert (
-        "more than (1 + 19.0) x the submitted p90"
+        f"more than (1 + {LOOSE}) x the submitted p90"
         in dict(report.refusals)["metrics.optimized.p90_latency_s"]
     )
 

@@ -180,6 +180,8 @@ def gpt(quick: bool) -> None:
         print(f"skipped gpt: {err}")
         return
     block = trained.model.config.block_size
+    for p in trained.model.parameters():
+        p.grad = None  # a deployed model holds no gradients; held_nbytes would count them
     q = quantize_dynamic(trained.model)
     loss_q = validation_loss(q, trained.val_ids, block)
     x = np.asarray(trained.val_ids[: 32 * block + 1])

@@ -14,7 +14,7 @@ that follows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,7 @@ from tinytorch.tensor.graph import Node, register_gradient
 __all__ = [
     "DynamicQuantizedLinear",
     "Int8Product",
+    "Int8WeightLinear",
     "ObservedLinear",
     "QATLinear",
     "QuantizedLinear",
@@ -310,19 +311,14 @@ class QuantizedLinear(Module):
         )
 
 
-class DynamicQuantizedLinear(Module):
-    """A Linear with int8 weights whose input is quantized per batch at run time
-    (``torch.ao.nn.quantized.dynamic.Linear``): each call takes the batch's own range
-    (quint8 affine over ``[min(x, 0), max(x, 0)]``), multiplies exactly in integers and
-    dequantizes the int32 accumulator with ``input_scale * weight_scale``, then adds the
-    float32 bias. State: ``weight`` int8, ``weight_scale`` float32, ``bias`` float32.
+T = TypeVar("T", bound="Int8WeightLinear")
 
-    >>> from tinytorch.tensor import Generator, randn
-    >>> layer = Linear(8, 4, generator=Generator(0))
-    >>> q = DynamicQuantizedLinear.from_float(layer)
-    >>> x = randn(5, 8, generator=Generator(1))
-    >>> q.weight.dtype, bool(abs(q(x).data - layer(x).data).max() < 0.05)
-    (dtype('int8'), True)
+
+class Int8WeightLinear(Module):
+    """What the Linear layers with int8 weights and a float32 bias share (their state and how
+    they are made from a float Linear): ``weight`` int8 (out, in), ``weight_scale`` float32
+    (one per output channel, or one), ``bias`` float32. :class:`DynamicQuantizedLinear` and
+    :class:`~tinytorch.quantization.WeightOnlyInt8Linear` differ only in their forward.
     """
 
     def __init__(
@@ -336,9 +332,7 @@ class DynamicQuantizedLinear(Module):
         self.register_buffer("bias", Tensor(np.zeros(out_features, np.float32)) if bias else None)
 
     @classmethod
-    def from_float(
-        cls, linear: Linear, weight_observer: Module | None = None
-    ) -> DynamicQuantizedLinear:
+    def from_float(cls: type[T], linear: Linear, weight_observer: Module | None = None) -> T:
         """int8 weights of ``linear`` (per-channel symmetric unless another observer is given)."""
         from tinytorch.quantization.qconfig import default_per_channel_weight_observer
 
@@ -347,7 +341,7 @@ class DynamicQuantizedLinear(Module):
             if weight_observer is not None
             else default_per_channel_weight_observer()
         )
-        op = "DynamicQuantizedLinear.from_float"
+        op = f"{cls.__name__}.from_float"
         q, s_w = quantize_weight(op, linear.weight.data.astype(np.float32), obs)
         out = cls(linear.in_features, linear.out_features, linear.bias is not None, s_w.size > 1)
         out.weight.data[...] = q
@@ -355,6 +349,22 @@ class DynamicQuantizedLinear(Module):
         if linear.bias is not None:
             out.bias.data[...] = linear.bias.data
         return out
+
+
+class DynamicQuantizedLinear(Int8WeightLinear):
+    """A Linear with int8 weights whose input is quantized per batch at run time
+    (``torch.ao.nn.quantized.dynamic.Linear``): each call takes the batch's own range
+    (quint8 affine over ``[min(x, 0), max(x, 0)]``), multiplies exactly in integers and
+    dequantizes the int32 accumulator with ``input_scale * weight_scale``, then adds the
+    float32 bias. State: ``weight`` int8, ``weight_scale`` float32, ``bias`` float32.
+
+    >>> from tinytorch.tensor import Generator, randn
+    >>> layer = Linear(8, 4, generator=Generator(0))
+    >>> q = DynamicQuantizedLinear.from_float(layer)
+    >>> x = randn(5, 8, generator=Generator(1))
+    >>> q.weight.dtype, bool(abs(q(x).data - layer(x).data).max() < 0.05)
+    (dtype('int8'), True)
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         x = _check_input("DynamicQuantizedLinear", x, self.in_features)

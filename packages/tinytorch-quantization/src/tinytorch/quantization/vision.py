@@ -9,7 +9,7 @@ and requantizes, as :class:`~tinytorch.quantization.QuantizedLinear` does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,7 @@ from tinytorch.tensor.graph import Node, register_gradient
 
 __all__ = [
     "Conv2d",
+    "Int8Conv2d",
     "ObservedConv2d",
     "QATConv2d",
     "QuantizedConv2d",
@@ -145,19 +146,14 @@ class QATConv2d(ObservedConv2d):
         return out
 
 
-class QuantizedConv2d(Module):
-    """A static int8 Conv2d built by ``convert``. State: ``weight`` int8 (O, C, kh, kw),
-    ``weight_scale`` float32 (O,), ``bias`` int32, ``scale`` and ``zero_point`` (input,
-    output). Float NCHW in, float out; integer arithmetic inside.
+class Int8Conv2d(Module):
+    """What the convolutions with int8 filters share: their geometry, ``weight`` int8
+    (O, C, kh, kw), ``weight_scale`` float32 (O,) or (1,), ``bias`` (of :attr:`bias_dtype`),
+    the input checks, and the im2col product: :class:`QuantizedConv2d` (integer arithmetic)
+    and :class:`WeightOnlyInt8Conv2d` (float arithmetic) differ in the product alone."""
 
-    >>> from tinytorch.tensor import Generator, randn
-    >>> obs = ObservedConv2d.from_float(Conv2d(2, 4, 3, padding=1, generator=Generator(0)))
-    >>> x = randn(2, 2, 5, 5, generator=Generator(1))
-    >>> _ = obs(x)
-    >>> q = QuantizedConv2d.from_observed(obs)
-    >>> q.weight.dtype, bool(abs(q(x).data - obs(x).data).max() < 0.05)
-    (dtype('int8'), True)
-    """
+    bias_dtype: Any = np.float32
+    float32_only = True  # an input of another float dtype is refused, not converted
 
     def __init__(
         self,
@@ -178,69 +174,53 @@ class QuantizedConv2d(Module):
         self.register_buffer("weight", Tensor(np.zeros(shape, np.int8)))
         n_scales = out_channels if per_channel else 1
         self.register_buffer("weight_scale", Tensor(np.ones(n_scales, np.float32)))
-        self.register_buffer("bias", Tensor(np.zeros(out_channels, np.int32)) if bias else None)
-        self.register_buffer("scale", Tensor(np.ones(2, np.float32)))
-        self.register_buffer("zero_point", Tensor(np.zeros(2, np.int32)))
+        zeros = np.zeros(out_channels, self.bias_dtype)
+        self.register_buffer("bias", Tensor(zeros) if bias else None)
 
     @classmethod
-    def from_observed(cls, mod: ObservedConv2d) -> QuantizedConv2d:
-        """Quantize a calibrated (or QAT-trained) Conv2d: its observers give the scales."""
-        op = "QuantizedConv2d.from_observed"
-        s_in, z_in = activation_qparams(op, mod.activation_pre_process)
-        s_out, z_out = activation_qparams(op, mod.activation_post_process)
-        q, s_w = quantize_weight(op, mod.weight.data.astype(np.float32), mod.weight_observer())
+    def _shaped_like(cls: type[C], conv: Any, q: Array, s_w: Array) -> C:
         out = cls(
-            mod.in_channels,
-            mod.out_channels,
-            mod.kernel_size,
-            mod.stride,
-            mod.padding,
-            mod.dilation,
-            mod.bias is not None,
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            conv.stride,
+            conv.padding,
+            conv.dilation,
+            conv.bias is not None,
             s_w.size > 1,
         )
         out.weight.data[...] = q
         out.weight_scale.data[...] = s_w
-        if mod.bias is not None:
-            acc_scale = np.float64(np.float32(s_in) * s_w)
-            out.bias.data[...] = np.rint(mod.bias.data.astype(np.float64) / acc_scale)
-        out.scale.data[...] = (s_in, s_out)
-        out.zero_point.data[...] = (z_in, z_out)
         return out
 
-    def forward(self, x: Tensor) -> Tensor:
-        op = "QuantizedConv2d"
-        if not isinstance(x, Tensor) or x.ndim != 4 or x.dtype.kind != "f":
-            what = f"{x.dtype} of shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
-            raise TypeError(f"{op}: expects a floating (N, C, H, W) Tensor, got {what}")
-        if x.shape[1] != self.in_channels:
+    def _check(self, x: object, array: bool = False) -> None:
+        op = type(self).__name__
+        data: Any = x if array else getattr(x, "data", None) if isinstance(x, Tensor) else None
+        kind = "float32" if self.float32_only else "floating"
+        if not isinstance(data, np.ndarray) or data.ndim != 4:
+            what = f"shape {data.shape}" if isinstance(data, np.ndarray) else type(x).__name__
+            raise TypeError(f"{op}: expects a {kind} (N, C, H, W) input, got {what}")
+        if data.dtype != np.float32 if self.float32_only else data.dtype.kind != "f":
+            raise TypeError(f"{op}: expects a {kind} (N, C, H, W) input, got {data.dtype}")
+        if data.shape[1] != self.in_channels:
             raise ValueError(
-                f"{op}: input of shape {x.shape} has {x.shape[1]} channels, the layer expects "
-                f"in_channels={self.in_channels}"
+                f"{op}: input of shape {data.shape} has {data.shape[1]} channels, the layer "
+                f"expects in_channels={self.in_channels}"
             )
-        check_finite(op, x.data)
-        out = self._kernel()(x.data)
-        return record(
-            "quantized_conv2d",
-            out,
-            (x, self.weight),
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-        )
+
+    def _product(self) -> tuple[ArrayKernel, ArrayKernel]:
+        """``(prepare, product)``: what turns the float input into im2col's input, and the
+        product of the (pixels, C*kh*kw) matrix with the filters."""
+        raise NotImplementedError
 
     def _kernel(self) -> ArrayKernel:
-        # The input's zero point is subtracted before im2col, so the zero padding is the real 0.
         k: Pair = self.kernel_size  # type: ignore[assignment]
         stride, padding, dilation = self.stride, self.padding, self.dilation
         out_channels = self.out_channels
-        bias = None if self.bias is None else self.bias.data
-        product = Int8Product(
-            self.weight.data, self.weight_scale.data, bias, self.scale.data, self.zero_point.data
-        )
+        prepare, product = self._product()
 
         def run(x: Array) -> Array:
-            cols = im2col(product.centre(x), k, stride, padding, dilation)  # type: ignore[arg-type]
+            cols = im2col(prepare(x), k, stride, padding, dilation)  # type: ignore[arg-type]
             n, pixels, depth = cols.shape
             out = product(cols.reshape(n * pixels, depth))
             h = x.shape[2] + 2 * padding[0] - dilation[0] * (k[0] - 1) - 1
@@ -250,17 +230,29 @@ class QuantizedConv2d(Module):
 
         return run
 
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        if not self.float32_only:
+            check_finite(type(self).__name__, x.data)
+        return record(
+            "quantized_conv2d",
+            self._kernel()(x.data),
+            (x, self.weight),
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            weight_only=self.float32_only,
+        )
+
     def inference_kernel(self) -> ArrayKernel:
         """The forward on arrays, for ``tinytorch.acceleration.compile_inference``: the same
-        integer arithmetic, the quantization parameters read once, the input still checked."""
-        op, channels, run = "QuantizedConv2d", self.in_channels, self._kernel()
+        arithmetic with the parameters read once, the input still checked."""
+        run, integer = self._kernel(), not self.float32_only
 
         def kernel(x: Array) -> Array:
-            if x.ndim != 4 or x.shape[1] != channels or x.dtype.kind != "f":
-                raise ValueError(
-                    f"{op}: expects a float (N, {channels}, H, W) array, got {x.shape} {x.dtype}"
-                )
-            check_finite(op, x)
+            self._check(x, array=True)
+            if integer:  # NaN has no integer
+                check_finite(type(self).__name__, x)
             return run(x)
 
         return kernel
@@ -272,7 +264,56 @@ class QuantizedConv2d(Module):
         )
 
 
-class WeightOnlyInt8Conv2d(Module):
+C = TypeVar("C", bound=Int8Conv2d)
+
+
+class QuantizedConv2d(Int8Conv2d):
+    """A static int8 Conv2d built by ``convert``. State: ``weight`` int8 (O, C, kh, kw),
+    ``weight_scale`` float32 (O,), ``bias`` int32, ``scale`` and ``zero_point`` (input,
+    output). Float NCHW in, float out; integer arithmetic inside (:class:`Int8Product`).
+
+    >>> from tinytorch.tensor import Generator, randn
+    >>> obs = ObservedConv2d.from_float(Conv2d(2, 4, 3, padding=1, generator=Generator(0)))
+    >>> x = randn(2, 2, 5, 5, generator=Generator(1))
+    >>> _ = obs(x)
+    >>> q = QuantizedConv2d.from_observed(obs)
+    >>> q.weight.dtype, bool(abs(q(x).data - obs(x).data).max() < 0.05)
+    (dtype('int8'), True)
+    """
+
+    bias_dtype = np.int32
+    float32_only = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_buffer("scale", Tensor(np.ones(2, np.float32)))
+        self.register_buffer("zero_point", Tensor(np.zeros(2, np.int32)))
+
+    @classmethod
+    def from_observed(cls, mod: ObservedConv2d) -> QuantizedConv2d:
+        """Quantize a calibrated (or QAT-trained) Conv2d: its observers give the scales."""
+        op = "QuantizedConv2d.from_observed"
+        s_in, z_in = activation_qparams(op, mod.activation_pre_process)
+        s_out, z_out = activation_qparams(op, mod.activation_post_process)
+        q, s_w = quantize_weight(op, mod.weight.data.astype(np.float32), mod.weight_observer())
+        out = cls._shaped_like(mod, q, s_w)
+        if mod.bias is not None:
+            acc_scale = np.float64(np.float32(s_in) * s_w)
+            out.bias.data[...] = np.rint(mod.bias.data.astype(np.float64) / acc_scale)
+        out.scale.data[...] = (s_in, s_out)
+        out.zero_point.data[...] = (z_in, z_out)
+        return out
+
+    def _product(self) -> tuple[ArrayKernel, ArrayKernel]:
+        # The input's zero point is subtracted before im2col, so the zero padding is the real 0.
+        bias = None if self.bias is None else self.bias.data
+        product = Int8Product(
+            self.weight.data, self.weight_scale.data, bias, self.scale.data, self.zero_point.data
+        )
+        return product.centre, product
+
+
+class WeightOnlyInt8Conv2d(Int8Conv2d):
     """A Conv2d with int8 filters that computes in float32 (weight-only int8; see
     :mod:`tinytorch.quantization.weight_only`): im2col of the float input, one product with the
     filters widened to float32 for the call, the per-channel scale and the float32 bias on the
@@ -286,27 +327,6 @@ class WeightOnlyInt8Conv2d(Module):
     (dtype('int8'), True)
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Pair,
-        stride: Pair = (1, 1),
-        padding: Pair = (0, 0),
-        dilation: Pair = (1, 1),
-        bias: bool = True,
-        per_channel: bool = True,
-    ) -> None:
-        super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size, self.stride = tuple(kernel_size), tuple(stride)
-        self.padding, self.dilation = tuple(padding), tuple(dilation)
-        shape = (out_channels, in_channels, *kernel_size)
-        self.register_buffer("weight", Tensor(np.zeros(shape, np.int8)))
-        n_scales = out_channels if per_channel else 1
-        self.register_buffer("weight_scale", Tensor(np.ones(n_scales, np.float32)))
-        self.register_buffer("bias", Tensor(np.zeros(out_channels, np.float32)) if bias else None)
-
     @classmethod
     def from_float(
         cls, conv: Conv2d, weight_observer: Module | None = None
@@ -317,78 +337,14 @@ class WeightOnlyInt8Conv2d(Module):
         obs = default_per_channel_weight_observer() if weight_observer is None else weight_observer
         op = "WeightOnlyInt8Conv2d.from_float"
         q, s_w = quantize_weight(op, conv.weight.data.astype(np.float32), obs)
-        out = cls(
-            conv.in_channels,
-            conv.out_channels,
-            conv.kernel_size,
-            conv.stride,
-            conv.padding,
-            conv.dilation,
-            conv.bias is not None,
-            s_w.size > 1,
-        )
-        out.weight.data[...] = q
-        out.weight_scale.data[...] = s_w
+        out = cls._shaped_like(conv, q, s_w)
         if conv.bias is not None:
             out.bias.data[...] = conv.bias.data
         return out
 
-    def _kernel(self) -> ArrayKernel:
-        k: Pair = self.kernel_size  # type: ignore[assignment]
-        stride, padding, dilation = self.stride, self.padding, self.dilation
-        out_channels = self.out_channels
+    def _product(self) -> tuple[ArrayKernel, ArrayKernel]:
         bias = None if self.bias is None else self.bias.data
-        product = weight_only_product(self.weight.data, self.weight_scale.data, bias)
-
-        def run(x: Array) -> Array:
-            cols = im2col(x, k, stride, padding, dilation)  # type: ignore[arg-type]
-            n, pixels, depth = cols.shape
-            out = product(cols.reshape(n * pixels, depth))
-            h = x.shape[2] + 2 * padding[0] - dilation[0] * (k[0] - 1) - 1
-            w = x.shape[3] + 2 * padding[1] - dilation[1] * (k[1] - 1) - 1
-            ho, wo = h // stride[0] + 1, w // stride[1] + 1
-            return np.ascontiguousarray(out.reshape(n, ho, wo, out_channels).transpose(0, 3, 1, 2))
-
-        return run
-
-    def forward(self, x: Tensor) -> Tensor:
-        op = "WeightOnlyInt8Conv2d"
-        if not isinstance(x, Tensor) or x.ndim != 4 or x.dtype != np.float32:
-            what = f"{x.dtype} of shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
-            raise TypeError(f"{op}: expects a float32 (N, C, H, W) Tensor, got {what}")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"{op}: input of shape {x.shape} has {x.shape[1]} channels, the layer expects "
-                f"in_channels={self.in_channels}"
-            )
-        return record(
-            "quantized_conv2d",
-            self._kernel()(x.data),
-            (x, self.weight),
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            weight_only=True,
-        )
-
-    def inference_kernel(self) -> ArrayKernel:
-        """The forward on arrays, for ``tinytorch.acceleration.compile_inference``."""
-        op, channels, run = "WeightOnlyInt8Conv2d", self.in_channels, self._kernel()
-
-        def kernel(x: Array) -> Array:
-            if x.ndim != 4 or x.shape[1] != channels or x.dtype != np.float32:
-                raise ValueError(
-                    f"{op}: expects a float32 (N, {channels}, H, W) array, got {x.shape} {x.dtype}"
-                )
-            return run(x)
-
-        return kernel
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, weight_only=True"
-        )
+        return (lambda x: x), weight_only_product(self.weight.data, self.weight_scale.data, bias)
 
 
 @register_gradient("quantized_conv2d")

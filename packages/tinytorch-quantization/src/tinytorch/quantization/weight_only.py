@@ -25,8 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinytorch.layers import Linear, Module
-from tinytorch.quantization.linear import ArrayKernel, quantize_weight
-from tinytorch.quantization.qconfig import default_per_channel_weight_observer
+from tinytorch.quantization.linear import ArrayKernel, Int8WeightLinear
 from tinytorch.quantization.quantize import swap_modules
 from tinytorch.tensor import Tensor, record
 
@@ -56,7 +55,7 @@ def weight_only_product(weight: Array, weight_scale: Array, bias: Array | None) 
     return run
 
 
-class WeightOnlyInt8Linear(Module):
+class WeightOnlyInt8Linear(Int8WeightLinear):
     """A Linear with int8 weights that computes in float32 (see the module docstring).
 
     >>> from tinytorch.tensor import Generator, randn
@@ -66,31 +65,6 @@ class WeightOnlyInt8Linear(Module):
     >>> q.weight.dtype, bool(abs(q(x).data - layer(x).data).max() < 0.02)
     (dtype('int8'), True)
     """
-
-    def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, per_channel: bool = True
-    ) -> None:
-        super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.register_buffer("weight", Tensor(np.zeros((out_features, in_features), np.int8)))
-        n_scales = out_features if per_channel else 1
-        self.register_buffer("weight_scale", Tensor(np.ones(n_scales, np.float32)))
-        self.register_buffer("bias", Tensor(np.zeros(out_features, np.float32)) if bias else None)
-
-    @classmethod
-    def from_float(
-        cls, linear: Linear, weight_observer: Module | None = None
-    ) -> WeightOnlyInt8Linear:
-        """int8 weights of ``linear`` (per-channel symmetric unless another observer is given)."""
-        obs = default_per_channel_weight_observer() if weight_observer is None else weight_observer
-        op = "WeightOnlyInt8Linear.from_float"
-        q, s_w = quantize_weight(op, linear.weight.data.astype(np.float32), obs)
-        out = cls(linear.in_features, linear.out_features, linear.bias is not None, s_w.size > 1)
-        out.weight.data[...] = q
-        out.weight_scale.data[...] = s_w
-        if linear.bias is not None:
-            out.bias.data[...] = linear.bias.data
-        return out
 
     def _product(self) -> ArrayKernel:
         bias = None if self.bias is None else self.bias.data
