@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,14 @@ from tinytorch.benchmarking import (
 from tinytorch.training.checkpoint import temp_path
 
 
+def _own_version() -> str:
+    """This package's version as its pyproject.toml declares it (what installing it reports)."""
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^version = "([^"]+)"', text, re.MULTILINE)
+    assert match is not None
+    return match.group(1)
+
+
 def _result(**kw: object) -> BenchmarkResult:
     s = SampleSet(np.eye(3)[[0, 1, 2, 1]], np.array([0, 1, 2, 1]), name="toy")
     settings = TestSettings(min_query_count=10, min_duration=0.0)
@@ -38,7 +47,7 @@ def test_json_round_trip(tmp_path: Path) -> None:
     assert doc["system"] == "id"
     assert doc["valid"] is True
     assert doc["performance"]["timings_s"] == list(r.timings)
-    assert doc["environment"]["tinytorch"]["tinytorch-benchmarking"] == "0.1.0"
+    assert doc["environment"]["tinytorch"]["tinytorch-benchmarking"] == _own_version()
     back = load(path)
     assert back == r
     assert back.summary() == r.summary()

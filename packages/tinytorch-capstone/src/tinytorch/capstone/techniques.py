@@ -327,7 +327,7 @@ def apply_techniques(
         >>> ref = train_reference("lenet", budget=1)
         >>> system, applied = apply_techniques(ref, [("quantize", {})])
         >>> type(system.model[0]).__name__, applied
-        ('QuantizedConv2d', [{'name': 'quantize', 'params': {}}])
+        ('QuantizedConv2d', [{'name': 'quantize', 'params': {'mode': 'static'}}])
     """
     system = baseline_system(ref)
     applied = []
