@@ -154,10 +154,6 @@ def test_a_float_kv_cache_keeps_the_tokens(make) -> None:
 
 
 def test_accelerate_runs_the_compiled_plan(make) -> None:
-    import tinytorch.acceleration as acc
-
-    if not hasattr(acc, "compile_inference"):
-        pytest.skip("tinytorch-acceleration has no compile_inference yet (the lead's, 0.2)")
     s = make("latency-sprint", "closed", [("accelerate", {})])
     assert s.document["model"]["optimized"]["executor"] == "compile_inference"
     base, opt = s.document["metrics"]["baseline"], s.document["metrics"]["optimized"]

@@ -39,8 +39,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tinytorch.acceleration import compile_inference
 from tinytorch.benchmarking import SampleSet, SystemUnderTest, TestSettings, benchmark
-from tinytorch.capstone.techniques import System, compile_inference
+from tinytorch.capstone.techniques import System
 from tinytorch.memoization import KVCache, generate
 from tinytorch.profiling.latency import THREAD_VARIABLES
 from tinytorch.profiling.trained import validation_loss

@@ -37,18 +37,27 @@ Example:
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tinytorch.acceleration import compile_inference
 from tinytorch.autograd import no_grad
 from tinytorch.capstone.references import Reference
 from tinytorch.compression import low_rank, structured_prune, train_student
 from tinytorch.layers import Linear, Module, Sequential
 from tinytorch.optimizers import AdamW
-from tinytorch.quantization import convert, prepare, quantize_dynamic, quantize_weight_only
+from tinytorch.quantization import (
+    ObservedLinear,
+    QuantizedLinear,
+    convert,
+    prepare,
+    quantize_dynamic,
+    quantize_weight_only,
+)
+from tinytorch.quantization.linear import Int8WeightLinear
+from tinytorch.quantization.vision import Int8Conv2d, ObservedConv2d
 from tinytorch.training import CosineAnnealingLR
 
 __all__ = [
@@ -58,7 +67,6 @@ __all__ = [
     "TechniqueError",
     "apply_techniques",
     "baseline_system",
-    "compile_inference",
     "parse_techniques",
 ]
 
@@ -92,18 +100,6 @@ class Technique:
     fn: Callable[[System, Reference, Mapping[str, Any]], System]
 
 
-def compile_inference(model: Module) -> Any:
-    """``tinytorch.acceleration.compile_inference(model)``, or a :class:`TechniqueError` saying
-    that the installed tinytorch-acceleration does not have it."""
-    module = importlib.import_module("tinytorch.acceleration")
-    fn = getattr(module, "compile_inference", None)
-    if fn is None:
-        raise TechniqueError(
-            "accelerate: the installed tinytorch-acceleration has no compile_inference"
-        )
-    return fn(model)
-
-
 def _fine_tune(model: Module, ref: Reference, epochs: int, lr: float) -> None:
     # tinytorch-compression's benchmark recipe for the LeNet: AdamW with a cosine schedule (at
     # a constant rate its last epoch's accuracy wanders); the training split only.
@@ -119,14 +115,15 @@ def _fine_tune(model: Module, ref: Reference, epochs: int, lr: float) -> None:
     model.eval()
 
 
+# Observed and QAT layers subclass ObservedLinear / ObservedConv2d; the int8 ones the rest.
+_NOT_FLOAT = (ObservedLinear, ObservedConv2d, QuantizedLinear, Int8WeightLinear, Int8Conv2d)
+
+
 def _float_sequential(name: str, system: System) -> Sequential:
     model = system.model
     if system.plan is not None:
         raise TechniqueError(f"{name}: comes after accelerate; accelerate must be the last")
-    if not isinstance(model, Sequential) or any(
-        type(m).__name__.startswith(("Quantized", "Observed", "QAT", "WeightOnly"))
-        for m in model.modules()
-    ):
+    if not isinstance(model, Sequential) or any(isinstance(m, _NOT_FLOAT) for m in model.modules()):
         raise TechniqueError(
             f"{name}: needs the float model; apply it before quantize (got "
             f"{type(model).__name__} with int8 layers)"

@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinytorch.acceleration import compile_inference
 from tinytorch.capstone.architecture import SpecError, build
 from tinytorch.capstone.events import METRICS
 from tinytorch.capstone.measure import array_sha256
 from tinytorch.capstone.references import eval_arrays
 from tinytorch.capstone.rules import rule_problems
 from tinytorch.capstone.submission import file_sha256, load_document, measure_system
-from tinytorch.capstone.techniques import System, TechniqueError, compile_inference
+from tinytorch.capstone.techniques import System, TechniqueError
 from tinytorch.profiling.latency import thread_settings
 from tinytorch.training import load
 
