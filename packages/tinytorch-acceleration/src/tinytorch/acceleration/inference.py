@@ -25,7 +25,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import as_strided
 
 from tinytorch.activations import GELU, ReLU, Sigmoid, Tanh
 from tinytorch.layers import Dropout, Linear, Module, Sequential
@@ -243,34 +242,25 @@ def _vision_kernel(layer: Module, scratch: list[Array]) -> Kernel | None:
 
 
 def _conv2d(conv: Any, scratch: list[Array]) -> Kernel:
-    # conv2d's im2col: the padded batch, its kernel-first window view reshaped (the one copy)
-    # to (N, C*kh*kw, Ho*Wo), one matmul with the (O, C*kh*kw) weight, then + bias. Here the
-    # padded buffer and its window view are made once per input shape and reused.
+    # conv2d's im2col, from its own pieces: the zero-padded batch, its kernel-first window view
+    # (tinytorch.convolutions.functional.windows) reshaped, the one copy, to (N, C*kh*kw,
+    # Ho*Wo), one matmul with the (O, C*kh*kw) weight, then + bias. Here the padded buffer and
+    # its window view are made once per input shape and reused.
+    from tinytorch.convolutions.functional import output_size, windows
+
     weight = conv.weight.data
     out_channels = weight.shape[0]
     rows = weight.reshape(out_channels, -1)
     bias = None if conv.bias is None else conv.bias.data.reshape(1, out_channels, 1, 1)
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (
-        conv.kernel_size,
-        conv.stride,
-        conv.padding,
-        conv.dilation,
-    )
+    kernel, stride, (ph, pw), dilation = conv.kernel_size, conv.stride, conv.padding, conv.dilation
     prepared: dict[tuple[int, ...], tuple[Array, Array, int, int]] = {}
 
     def prepare(shape: tuple[int, ...], dtype: Any) -> tuple[Array, Array, int, int]:
         n, c, h, w = shape
-        ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-        wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        ho, wo = output_size("InferencePlan: Conv2d", shape, kernel, stride, (ph, pw), dilation)
         buffer = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
         scratch.append(buffer)
-        s0, s1, s2, s3 = buffer.strides
-        view = as_strided(
-            buffer,
-            shape=(n, c, kh, kw, ho, wo),
-            strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw),
-            writeable=False,
-        )
+        view = windows(buffer, kernel, stride, dilation, (ho, wo), kernel_first=True)
         prepared[shape] = (buffer, view, ho, wo)
         return prepared[shape]
 
@@ -284,7 +274,7 @@ def _conv2d(conv: Any, scratch: list[Array]) -> Kernel:
         buffer, view, ho, wo = prepare(x.shape, x.dtype) if entry is None else entry
         n, c, h, w = x.shape
         buffer[:, :, ph : ph + h, pw : pw + w] = x
-        cols = view.reshape(n, c * kh * kw, ho * wo)
+        cols = view.reshape(n, c * kernel[0] * kernel[1], ho * wo)
         out: Array = np.matmul(rows, cols).reshape(n, out_channels, ho, wo)
         if bias is not None:
             out += bias

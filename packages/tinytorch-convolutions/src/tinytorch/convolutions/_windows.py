@@ -58,7 +58,11 @@ def check_input(op: str, x: object, ndim: int = 4) -> Tensor:
 def output_size(
     op: str, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair
 ) -> Pair:
-    """(Ho, Wo): how many kernel positions fit along each spatial dimension."""
+    """(Ho, Wo): how many kernel positions fit along each spatial dimension.
+
+    >>> output_size("conv2d", (1, 3, 8, 8), (3, 3), (2, 2), (1, 1), (1, 1))
+    (4, 4)
+    """
     sizes = []
     for axis in (0, 1):
         span = dilation[axis] * (kernel[axis] - 1) + 1
@@ -92,6 +96,10 @@ def windows(
 
     ``kernel_first`` gives shape (N, C, kh, kw, Ho, Wo), the im2col order; otherwise
     (N, C, Ho, Wo, kh, kw), for reductions over the last two axes.
+
+    >>> xp = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> windows(xp, (2, 2), (2, 2), (1, 1), (2, 2), kernel_first=False)[0, 0, 1, 1].tolist()
+    [[10.0, 11.0], [14.0, 15.0]]
     """
     # BEGIN SOLUTION windows
     # HINT: A view, not a copy: as_strided with a shape of six axes and their byte strides. Moving

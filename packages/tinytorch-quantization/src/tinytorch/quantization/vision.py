@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import as_strided
 
 try:
     from tinytorch.convolutions import Conv2d, conv2d
+    from tinytorch.convolutions.functional import output_size, windows
 except ImportError as err:  # the extra is missing: say which one
     raise ImportError(
         "tinytorch.quantization.vision needs tinytorch-convolutions: "
@@ -51,27 +51,21 @@ Pair = tuple[int, int]
 
 def im2col(x: Array, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Array:
     """The (N, Ho*Wo, C*kh*kw) matrix of every kernel patch of the NCHW batch ``x`` (zero
-    padded), one row per output pixel.
+    padded), one row per output pixel: convolutions' window view, laid out by pixel.
 
     >>> im2col(np.arange(16).reshape(1, 1, 4, 4), (2, 2), (2, 2), (0, 0), (1, 1))[0].tolist()
     [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
     """
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    (ph, pw) = padding
     if ph or pw:
         padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
         padded[:, :, ph : ph + h, pw : pw + w] = x
         x = padded
-    ho = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
-    wo = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
-    s0, s1, s2, s3 = x.strides
-    view = as_strided(
-        x,
-        shape=(n, ho, wo, c, kh, kw),
-        strides=(s0, s2 * sh, s3 * sw, s1, s2 * dh, s3 * dw),
-        writeable=False,
-    )
-    return view.reshape(n, ho * wo, c * kh * kw)
+    ho, wo = output_size("im2col", (n, c, h, w), kernel, stride, padding, dilation)
+    view = windows(x, kernel, stride, dilation, (ho, wo), kernel_first=False)  # N C Ho Wo kh kw
+    cols: Array = view.transpose(0, 2, 3, 1, 4, 5).reshape(n, ho * wo, c * kernel[0] * kernel[1])
+    return cols
 
 
 class ObservedConv2d(Module):
